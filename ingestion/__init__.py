@@ -1,0 +1,1 @@
+"""Rapport ingestion: dlt sources for the social platforms and file drops, and the demo data."""
