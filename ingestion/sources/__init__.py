@@ -1,0 +1,1 @@
+"""dlt sources, one package per platform; shared HTTP helpers live in :mod:`.rest`."""
