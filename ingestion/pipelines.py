@@ -31,11 +31,9 @@ def dataset_name(source: str) -> str:
 
 def make_pipeline(source: str) -> dlt.Pipeline:
     """The dlt pipeline that loads ``source`` into the warehouse file."""
-    path = warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     return dlt.pipeline(
         pipeline_name=f"rapport_{source}",
-        destination=dlt.destinations.duckdb(str(path)),
+        destination=dlt.destinations.duckdb(str(warehouse_path())),
         dataset_name=dataset_name(source),
         pipelines_dir=str(pipelines_dir()),
     )
@@ -43,4 +41,10 @@ def make_pipeline(source: str) -> dlt.Pipeline:
 
 def run(source: str) -> LoadInfo:
     """Extract, normalise and load one source with its configured settings."""
+    ensure_warehouse_dir()
     return make_pipeline(source).run(SOURCES[source]())
+
+
+def ensure_warehouse_dir() -> None:
+    """Create the folder of the warehouse file (DuckDB creates the file, not its folder)."""
+    warehouse_path().parent.mkdir(parents=True, exist_ok=True)

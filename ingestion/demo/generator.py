@@ -695,7 +695,7 @@ class DemoGenerator:
                 status["mentions"] = [{"id": author["id"], "acct": author["acct"]}]
                 self._writer("mastodon", f"api/v1/accounts/{account.account_id}/statuses",
                              "mastodon", namespace=account.account_id).add(status)
-            previous = (status_id, author["id"] if t.side == "brand" else account.account_id)
+            previous = (status_id, author["id"] if t.side == "person" else account.account_id)
             ids.append(status_id)
         return ids
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 import dlt
 from dlt.sources.filesystem import FileItemDict, filesystem
 
+from ingestion.sources.rest import require
+
 SUPPORTED = (".csv", ".jsonl")
 
 
@@ -40,6 +42,20 @@ def read_rows(item: FileItemDict) -> Iterator[dict]:
                     yield {**json.loads(line), "_source_file": name, "_source_line": line_no}
         else:
             raise ValueError(f"{name}: unsupported export file type (expected {SUPPORTED})")
+
+
+def unconfigured(source: str, setting: str, name: str, **hints):
+    """A resource that explains the missing setting when run.
+
+    Lets the source be built (its resources listed, e.g. as Dagster assets) before it is
+    configured, without ever loading nothing in silence.
+    """
+
+    def rows() -> Iterator[dict]:
+        require(None, source, setting)
+        yield from ()
+
+    return dlt.resource(rows, name=name, **hints)
 
 
 @dlt.transformer(name="export_rows")

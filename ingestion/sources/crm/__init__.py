@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import dlt
 
-from ingestion.sources.files import export_files, export_rows
-from ingestion.sources.rest import require
+from ingestion.sources.files import export_files, export_rows, unconfigured
+
+TABLES = {
+    "contacts": ("contacts*.csv", {"primary_key": "contact_id", "write_disposition": "merge"}),
+    "lifecycle_stages": ("lifecycle_stages*.jsonl", {
+        "primary_key": ("contact_id", "stage", "changed_at"), "write_disposition": "merge"}),
+}
 
 
 @dlt.source(name="crm")
@@ -15,12 +20,8 @@ def crm_source(bucket_url: str | None = dlt.config.value):
     Args:
         bucket_url: where the CRM exports land (``contacts*.csv``, ``lifecycle_stages*.jsonl``).
     """
-    url = require(bucket_url, "crm", "bucket_url")
-    contacts = (export_files(url, "contacts*.csv") | export_rows).with_name("contacts")
-    stages = (export_files(url, "lifecycle_stages*.jsonl") | export_rows).with_name(
-        "lifecycle_stages")
-    return (
-        contacts.apply_hints(primary_key="contact_id", write_disposition="merge"),
-        stages.apply_hints(primary_key=("contact_id", "stage", "changed_at"),
-                           write_disposition="merge"),
-    )
+    if not bucket_url:
+        return [unconfigured("crm", "bucket_url", name, **hints)
+                for name, (_, hints) in TABLES.items()]
+    return [(export_files(bucket_url, glob) | export_rows).with_name(name).apply_hints(**hints)
+            for name, (glob, hints) in TABLES.items()]

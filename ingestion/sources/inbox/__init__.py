@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dlt
 
-from ingestion.sources.files import export_files, export_rows
-from ingestion.sources.rest import require
+from ingestion.sources.files import export_files, export_rows, unconfigured
+
+HINTS = {"primary_key": "message_id", "write_disposition": "merge"}
 
 
 @dlt.source(name="inbox")
@@ -16,6 +17,7 @@ def inbox_source(bucket_url: str | None = dlt.config.value, file_glob: str = "*.
         bucket_url: where the inbox tool drops its exports.
         file_glob: which files in it are inbox exports.
     """
-    rows = export_files(require(bucket_url, "inbox", "bucket_url"), file_glob) | export_rows
-    return rows.with_name("inbox_messages").apply_hints(
-        primary_key="message_id", write_disposition="merge")
+    if not bucket_url:
+        return unconfigured("inbox", "bucket_url", "inbox_messages", **HINTS)
+    rows = export_files(bucket_url, file_glob) | export_rows
+    return rows.with_name("inbox_messages").apply_hints(**HINTS)

@@ -1,0 +1,55 @@
+# Rapport: `make demo` runs the nightly job on demo data, `make test` runs the tests.
+# Both create the virtualenv on first use; nothing else needs installing by hand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export RAPPORT_WAREHOUSE ?= $(CURDIR)/warehouse/rapport.duckdb
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+export DO_NOT_TRACK := 1
+export DAGSTER_DISABLE_TELEMETRY := 1
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
+
+.PHONY: install prepare demo test dev replay lint format lock clean
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[dev]"
+	touch $@
+
+# dagster-dbt loads the dbt manifest; rebuild it whenever a model, macro or seed changes.
+$(MANIFEST): $(VENV)/.installed $(DBT_SOURCES)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	touch $@
+
+prepare: $(MANIFEST)
+
+demo: prepare
+	$(BIN)/rapport demo
+
+test: prepare
+	$(BIN)/pytest
+
+# Dagster UI on http://127.0.0.1:3000; run `make replay` in another terminal for demo sources.
+dev: prepare
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+replay: install
+	$(BIN)/rapport replay
+
+lint: install
+	$(BIN)/ruff check ingestion orchestration tests benchmarks
+
+format: install
+	$(BIN)/ruff format ingestion orchestration tests benchmarks
+
+# Re-pin every package after changing pyproject.toml's ranges (needs a fresh venv).
+lock:
+	rm -rf /tmp/rapport-lock && $(PYTHON) -m venv /tmp/rapport-lock
+	/tmp/rapport-lock/bin/pip install --quiet ".[dev]"
+	/tmp/rapport-lock/bin/pip freeze --exclude-editable | grep -v '^rapport' > /tmp/rapport-constraints
+	{ head -n 2 requirements/constraints.txt; cat /tmp/rapport-constraints; } > requirements/constraints.txt
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs

@@ -1,0 +1,137 @@
+-- One row per conversation between the brand and one person: turns, first response time,
+-- SLA, and the person's CRM journey stage when it started.
+
+with messages as (
+    select * from {{ ref('int_messages_threaded') }}
+    where conversation_id is not null
+),
+
+accounts as (
+    select * from {{ ref('owned_accounts') }}
+),
+
+sla as (
+    select * from {{ ref('sla_policies') }}
+),
+
+as_of as (
+    -- "now" for unanswered checks: the newest message the warehouse holds
+    select max(created_at) as as_of_at from {{ ref('int_messages') }}
+),
+
+summary as (
+    select
+        conversation_id,
+        platform,
+        medium,
+        max(counterpart_id) as counterpart_id,
+        min(created_at) as started_at,
+        max(created_at) as last_message_at,
+        count(*) as turns,
+        sum(case when direction = 'inbound' then 1 else 0 end) as inbound_messages,
+        sum(case when direction = 'outbound' then 1 else 0 end) as outbound_messages,
+        min(case when direction = 'inbound' then created_at end) as first_inbound_at
+    from messages
+    group by conversation_id, platform, medium
+),
+
+first_response as (
+    -- the first brand reply after the first inbound message that awaits it
+    select
+        messages.conversation_id,
+        min(messages.created_at) as first_response_at
+    from messages
+    inner join summary on messages.conversation_id = summary.conversation_id
+    where messages.direction = 'outbound' and messages.created_at >= summary.first_inbound_at
+    group by messages.conversation_id
+),
+
+account_ranked as (
+    select
+        conversation_id,
+        owned_account_id,
+        row_number() over (partition by conversation_id order by created_at, message_id)
+            as account_rank
+    from messages
+    where owned_account_id is not null
+),
+
+identities as (
+    select * from {{ ref('int_contact_identities') }}
+),
+
+stages as (
+    select * from {{ ref('int_lifecycle_stage_intervals') }}
+),
+
+joined as (
+    select
+        summary.*,
+        first_response.first_response_at,
+        accounts.account_id as owned_account_id,
+        accounts.purpose as account_purpose,
+        accounts.team,
+        sla.first_response_minutes as sla_minutes,
+        identities.contact_id as crm_contact_id,
+        as_of.as_of_at
+    from summary
+    cross join as_of
+    left join first_response on summary.conversation_id = first_response.conversation_id
+    left join account_ranked
+        on summary.conversation_id = account_ranked.conversation_id
+        and account_ranked.account_rank = 1
+    left join accounts
+        on summary.platform = accounts.platform
+        and account_ranked.owned_account_id = accounts.account_id
+    left join sla on accounts.purpose = sla.purpose
+    left join identities
+        on summary.platform = identities.platform
+        and summary.counterpart_id = identities.platform_user_id
+),
+
+final as (
+    select
+        -- ids
+        joined.conversation_id,
+        {{ contact_key("joined.platform", "joined.counterpart_id") }} as contact_key,
+        joined.owned_account_id,
+        joined.crm_contact_id,
+        -- dimensions
+        joined.platform,
+        joined.medium,
+        joined.account_purpose,
+        {{ dbt.concat(["joined.platform", "'_'", "joined.account_purpose"]) }} as channel,
+        joined.team,
+        coalesce(stages.stage, 'unknown') as journey_stage,
+        -- counts
+        joined.turns,
+        joined.inbound_messages,
+        joined.outbound_messages,
+        -- response
+        joined.first_response_at is not null as is_answered,
+        {{ dbt.datediff("joined.first_inbound_at", "joined.first_response_at", "second") }}
+            / 60.0 as first_response_minutes,
+        joined.sla_minutes,
+        case
+            when joined.first_response_at is null then null
+            else {{ dbt.datediff("joined.first_inbound_at", "joined.first_response_at", "second") }}
+                <= joined.sla_minutes * 60
+        end as is_sla_met,
+        joined.first_inbound_at is not null
+            and joined.first_response_at is null
+            and {{ dbt.datediff("joined.first_inbound_at", "joined.as_of_at", "second") }}
+                > joined.sla_minutes * 60 as is_unanswered,
+        -- timestamps
+        joined.started_at,
+        cast(joined.started_at as date) as started_on,
+        joined.first_inbound_at,
+        joined.first_response_at,
+        joined.last_message_at
+    from joined
+    left join stages
+        on joined.crm_contact_id = stages.contact_id
+        and joined.started_at >= stages.valid_from
+        and (joined.started_at < stages.valid_to or stages.valid_to is null)
+)
+
+select * from final

@@ -1,0 +1,55 @@
+-- One row per message or reaction on any platform: volumes by platform, type, direction, day.
+
+with messages as (
+    select * from {{ ref('int_messages_threaded') }}
+),
+
+reactions as (
+    select * from {{ ref('stg_mastodon__notifications') }}
+    where notification_type in ('favourite', 'reblog', 'follow')
+),
+
+unioned as (
+    select
+        message_key as interaction_id,
+        platform,
+        medium,
+        message_type as interaction_type,
+        direction,
+        is_directed_at_brand,
+        owned_account_id,
+        conversation_id,
+        case when direction = 'inbound' then author_id end as person_id,
+        created_at
+    from messages
+    union all
+    select
+        {{ dbt.concat(["'mastodon:'", "notification_type", "':'", "notification_key"]) }},
+        'mastodon',
+        'public',
+        notification_type,
+        'inbound',
+        false,
+        owned_account_id,
+        cast(null as varchar),
+        actor_id,
+        created_at
+    from reactions
+)
+
+select
+    -- ids
+    interaction_id,
+    {{ contact_key("platform", "person_id") }} as contact_key,
+    owned_account_id,
+    conversation_id,
+    -- classification
+    platform,
+    medium,
+    interaction_type,
+    direction,
+    is_directed_at_brand,
+    -- timestamps
+    created_at,
+    cast(created_at as date) as created_on
+from unioned

@@ -1,0 +1,44 @@
+{%- set raw = source('mastodon', 'statuses') -%}
+
+with
+
+source as (
+
+    select * from {{ raw }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        cast(id as varchar) as status_id,
+        cast(owned_account_id as varchar) as owned_account_id,
+        cast(account__id as varchar) as author_id,
+        {{ column_or_null(raw, 'in_reply_to_id', 'varchar') }} as in_reply_to_id,
+        {{ column_or_null(raw, 'in_reply_to_account_id', 'varchar') }} as in_reply_to_account_id,
+
+        -- text
+        visibility,
+        language,
+        content_text as text,
+
+        -- numbers
+        cast(favourites_count as bigint) as favourites_count,
+        cast(reblogs_count as bigint) as reblogs_count,
+        cast(replies_count as bigint) as replies_count,
+
+        -- timestamps
+        {{ to_utc('created_at') }} as created_at
+
+    from source
+
+    qualify row_number() over (
+        partition by id
+        order by _dlt_load_id desc, _dlt_id desc
+    ) = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select * from {{ source('meta', 'ig_media') }}
+
+),
+
+renamed as (
+
+    select
+
+        -- ids
+        cast(id as varchar) as media_id,
+        cast(account_id as varchar) as account_id,
+
+        -- text
+        caption,
+        media_type,
+
+        -- numbers
+        cast(like_count as bigint) as like_count,
+        cast(comments_count as bigint) as comments_count,
+
+        -- timestamps
+        {{ to_utc('"timestamp"') }} as created_at
+
+    from source
+
+    qualify row_number() over (
+        partition by id
+        order by _dlt_load_id desc, _dlt_id desc
+    ) = 1
+
+)
+
+select * from renamed

@@ -1,0 +1,1 @@
+"""Rapport orchestration: Dagster assets, checks, jobs and schedules."""

@@ -1,0 +1,42 @@
+"""The whole dbt project as one set of assets; dbt tests become asset checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from ingestion.pipelines import ensure_warehouse_dir
+from orchestration.assets.ingestion import DUCKDB_POOL
+from orchestration.resources import dbt_project
+
+
+class LayerTranslator(DagsterDbtTranslator):
+    """Groups dbt nodes by layer folder (staging, intermediate, marts) and seeds as config."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "config"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LayerTranslator(
+        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,
+                                              enable_source_metadata=False)),
+    pool=DUCKDB_POOL,
+)
+def rapport_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
+    """Seeds, staging, intermediate and mart models, built and tested with `dbt build`."""
+    ensure_warehouse_dir()
+    yield from dbt.cli(["build"], context=context).stream()

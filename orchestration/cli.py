@@ -1,0 +1,138 @@
+"""`rapport`: generate demo data, serve it, and run the nightly job on it.
+
+    rapport demo [--interactions N] [--seed S]   generate, replay, run the nightly job, summarise
+    rapport generate --out DIR [--interactions N] [--seed S]
+    rapport replay [--payloads DIR] [--port P]   serve demo payloads for `dagster dev`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from ingestion.settings import warehouse_path
+
+
+def _demo_dir() -> Path:
+    return warehouse_path().parent / "demo"
+
+
+def generate(args: argparse.Namespace) -> None:
+    from ingestion.demo.generator import generate as run_generator
+
+    out = Path(args.out) if args.out else _demo_dir()
+    started = time.perf_counter()
+    summary = run_generator(out, seed=args.seed, interactions=args.interactions,
+                            days=args.days, page_size=args.page_size)
+    print(f"demo data: {summary.interactions:,} interactions, {summary.people:,} people, "
+          f"{summary.conversations:,} conversations in {time.perf_counter() - started:.1f}s "
+          f"-> {out}")
+
+
+def run_nightly() -> bool:
+    """Execute the real nightly job in this process; True if it succeeded."""
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
+        DagsterInstance.ephemeral()
+    result = defs.get_job_def("nightly").execute_in_process(instance=instance,
+                                                           raise_on_error=False)
+    return result.success
+
+
+def demo(args: argparse.Namespace) -> int:
+    from ingestion.demo.config import demo_environment
+    from ingestion.demo.replay import ReplayServer
+
+    args.out = None
+    generate(args)
+    payloads = _demo_dir() / "payloads"
+    with ReplayServer(payloads) as server:
+        os.environ.update(demo_environment(payloads, server.url))
+        started = time.perf_counter()
+        ok = run_nightly()
+        print(f"nightly job {'succeeded' if ok else 'FAILED'} in "
+              f"{time.perf_counter() - started:.0f}s")
+    if ok:
+        print_summary()
+    return 0 if ok else 1
+
+
+def print_summary() -> None:
+    """Rows per mart, MRMs and first response times, read from the warehouse."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse_path()), read_only=True)
+    try:
+        print(f"\nwarehouse: {warehouse_path()}")
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "order by table_name").fetchall()
+        print("rows per mart:")
+        for (table,) in tables:
+            n = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
+            print(f"  {table:<32} {n:>10,}")
+        mrm = con.execute(
+            "select team, sum(tagged_mrms) from marts.mart_mrm_daily group by team "
+            "order by team").fetchall()
+        print("tagged MRMs: " + ", ".join(f"{team} {int(n)}" for team, n in mrm))
+        frt = con.execute(
+            "select channel, count(*), median(first_response_minutes) "
+            "from marts.fct_conversations where first_response_minutes is not null "
+            "group by channel order by channel").fetchall()
+        print("median first response (minutes): " + ", ".join(
+            f"{channel} {minutes:.0f} (n={n})" for channel, n, minutes in frt))
+    finally:
+        con.close()
+
+
+def replay(args: argparse.Namespace) -> int:
+    from ingestion.demo.config import demo_environment
+    from ingestion.demo.replay import ReplayServer
+
+    payloads = Path(args.payloads) if args.payloads else _demo_dir() / "payloads"
+    if not payloads.is_dir():
+        print(f"no demo payloads at {payloads}: run `rapport generate` first", file=sys.stderr)
+        return 2
+    server = ReplayServer(payloads, port=args.port).start()
+    print(f"replaying {payloads} at {server.url}; settings for the sources:")
+    for key, value in demo_environment(payloads, server.url).items():
+        print(f"export {key}='{value}'")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rapport", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("demo", "generate"):
+        p = sub.add_parser(name)
+        p.add_argument("--interactions", type=int, default=5000,
+                       help="about how many interactions to generate (default 5000)")
+        p.add_argument("--seed", type=int, default=42)
+        p.add_argument("--days", type=int, default=56)
+        p.add_argument("--page-size", type=int, default=100)
+        if name == "generate":
+            p.add_argument("--out", help="output folder (default: warehouse/demo)")
+    p = sub.add_parser("replay")
+    p.add_argument("--payloads")
+    p.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    if args.command == "generate":
+        generate(args)
+        return 0
+    return {"demo": demo, "replay": replay}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

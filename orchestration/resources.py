@@ -1,0 +1,20 @@
+"""Resources shared by the assets: the dbt project, the dbt CLI and the dlt runner."""
+
+from __future__ import annotations
+
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dlt import DagsterDltResource
+
+from ingestion.settings import REPO_ROOT
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+# One DbtProject for the assets and the CLI resource. The manifest is built by `make prepare`
+# (dbt parse); under `dagster dev` prepare_if_dev() rebuilds it when models change.
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+RESOURCES = {
+    "dbt": DbtCliResource(project_dir=dbt_project),
+    "dlt": DagsterDltResource(),
+}
