@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 
@@ -14,7 +18,15 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this Python (the venv), else whatever is on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
 RESOURCES = {
-    "dbt": DbtCliResource(project_dir=dbt_project),
+    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     "dlt": DagsterDltResource(),
 }

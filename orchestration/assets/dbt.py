@@ -1,6 +1,5 @@
 """The whole dbt project as one set of assets; dbt tests become asset checks."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any

@@ -1,6 +1,5 @@
 """One Dagster asset per dlt resource, keyed ``[source, table]`` like the dbt sources."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
