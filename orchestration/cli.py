@@ -40,7 +40,7 @@ def run_nightly() -> bool:
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
         DagsterInstance.ephemeral()
-    result = defs.get_job_def("nightly").execute_in_process(instance=instance,
+    result = defs.resolve_job_def("nightly").execute_in_process(instance=instance,
                                                            raise_on_error=False)
     return result.success
 

@@ -28,8 +28,10 @@ summary as (
         min(created_at) as started_at,
         max(created_at) as last_message_at,
         count(*) as turns,
-        sum(case when direction = 'inbound' then 1 else 0 end) as inbound_messages,
-        sum(case when direction = 'outbound' then 1 else 0 end) as outbound_messages,
+        cast(sum(case when direction = 'inbound' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as inbound_messages,
+        cast(sum(case when direction = 'outbound' then 1 else 0 end) as {{ dbt.type_bigint() }})
+            as outbound_messages,
         min(case when direction = 'inbound' then created_at end) as first_inbound_at
     from messages
     group by conversation_id, platform, medium
@@ -71,7 +73,7 @@ joined as (
         accounts.account_id as owned_account_id,
         accounts.purpose as account_purpose,
         accounts.team,
-        sla.first_response_minutes as sla_minutes,
+        cast(sla.first_response_minutes as {{ dbt.type_int() }}) as sla_minutes,
         identities.contact_id as crm_contact_id,
         as_of.as_of_at
     from summary
