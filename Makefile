@@ -33,7 +33,7 @@ test: prepare
 
 # Dagster UI on http://127.0.0.1:3000; run `make replay` in another terminal for demo sources.
 dev: prepare
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 replay: install
 	$(BIN)/rapport replay

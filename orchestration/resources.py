@@ -14,15 +14,15 @@ from ingestion.settings import REPO_ROOT
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 # One DbtProject for the assets and the CLI resource. The manifest is built by `make prepare`
-# (dbt parse); under `dagster dev` prepare_if_dev() rebuilds it when models change.
+# (dbt parse); under `dagster dev` prepare_if_dev() rebuilds it when models change, running the
+# `dbt` found on PATH (`make dev` puts the venv's first).
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
 
 
-
 def dbt_executable() -> str:
-    """The dbt installed next to this Python (the venv), else whatever is on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
+    """The dbt installed in this Python's environment (the venv), else whatever is on PATH."""
+    beside = Path(sys.prefix) / "bin" / "dbt"
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
