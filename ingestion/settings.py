@@ -17,3 +17,10 @@ def warehouse_path() -> Path:
 def pipelines_dir() -> Path:
     """dlt's local working folder, kept beside the warehouse it belongs to."""
     return warehouse_path().parent / ".dlt_pipelines"
+
+
+def serving_dir() -> Path:
+    """What BI reads, published only after a night passes its checks: ``$RAPPORT_SERVING_DIR``
+    or ``serving/`` beside the working warehouse."""
+    configured = os.environ.get("RAPPORT_SERVING_DIR")
+    return Path(configured) if configured else warehouse_path().parent / "serving"

@@ -33,15 +33,27 @@ def generate(args: argparse.Namespace) -> None:
 
 
 def run_nightly() -> bool:
-    """Execute the real nightly job in this process; True if it succeeded."""
+    """Execute the real nightly job in this process; True if it succeeded.
+
+    A failed night is recorded in the serving status (as the failure sensor does for runs
+    launched by the Dagster daemon), so BI sees that its data is from the last good night.
+    """
     from dagster import DagsterInstance
 
+    from ingestion.settings import serving_dir
     from orchestration.definitions import defs
+    from orchestration.serving import record_failure
 
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else \
-        DagsterInstance.ephemeral()
+    if os.environ.get("DAGSTER_HOME"):
+        instance = DagsterInstance.get()
+    else:
+        instance = DagsterInstance.ephemeral()
     result = defs.resolve_job_def("nightly").execute_in_process(instance=instance,
-                                                           raise_on_error=False)
+                                                               raise_on_error=False)
+    if not result.success:
+        failed = sorted({e.step_key for e in result.all_events if e.is_step_failure})
+        record_failure(serving_dir(), result.run_id,
+                       f"nightly run {result.run_id} failed in {', '.join(failed) or 'a step'}")
     return result.success
 
 
@@ -89,6 +101,12 @@ def print_summary() -> None:
             f"{channel} {minutes:.0f} (n={n})" for channel, n, minutes in frt))
     finally:
         con.close()
+    from ingestion.settings import serving_dir
+    from orchestration.serving import read_status
+
+    status = read_status(serving_dir())
+    print(f"published for BI: {serving_dir()} (at {status.published_at}, data as of "
+          f"{status.data_as_of})")
 
 
 def replay(args: argparse.Namespace) -> int:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from dagster import Definitions, in_process_executor
+from datetime import timedelta
+
+from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_process_executor
 
 from orchestration.assets.dbt import rapport_dbt_assets
 from orchestration.assets.ingestion import raw_assets
+from orchestration.assets.publish import MART_KEYS, PUBLISHED, published_marts
 from orchestration.resources import RESOURCES
 from orchestration.schedules import nightly_job, nightly_schedule
+from orchestration.sensors import nightly_failure, shitstorm_alerts
+
+# A nightly product: marts and the published copy older than a day and a bit are stale.
+NIGHTLY_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
+                                                warn_window=timedelta(hours=25))
 
 # DuckDB allows one writer process: steps run one after another in the run's process.
-defs = Definitions(
-    assets=[*raw_assets, rapport_dbt_assets],
+_defs = Definitions(
+    assets=[*raw_assets, rapport_dbt_assets, published_marts],
     jobs=[nightly_job],
     schedules=[nightly_schedule],
+    sensors=[
+        nightly_failure,
+        shitstorm_alerts,
+    ],
     resources=RESOURCES,
     executor=in_process_executor,
+)
+defs = _defs.map_resolved_asset_specs(
+    func=lambda spec: apply_freshness_policy(spec, NIGHTLY_FRESHNESS),
+    selection=[*MART_KEYS, PUBLISHED],
 )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, ScheduleDefinition, define_asset_job
+from dagster import AssetSelection, Backoff, RetryPolicy, ScheduleDefinition, define_asset_job
+
+# Transient failures (API hiccups, a busy file) get two more tries with growing pauses.
+NIGHTLY_RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
 
 nightly_job = define_asset_job(
     "nightly",
     selection=AssetSelection.all(),
-    description="Ingest every source, then build and test the dbt project.",
+    description="Ingest every source, check it, build and test the dbt project, and publish "
+    "the marts for BI when everything passed.",
+    op_retry_policy=NIGHTLY_RETRY,
 )
 
 nightly_schedule = ScheduleDefinition(

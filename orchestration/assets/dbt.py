@@ -4,7 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, Failure
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -38,4 +38,9 @@ class LayerTranslator(DagsterDbtTranslator):
 def rapport_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
     """Seeds, staging, intermediate and mart models, built and tested with `dbt build`."""
     ensure_warehouse_dir()
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        # Failed models or tests are not transient: retrying the build cannot fix the data.
+        raise Failure(description="dbt build failed: see the failed models and checks above",
+                      allow_retries=False)

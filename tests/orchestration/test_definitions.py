@@ -62,3 +62,17 @@ def test_nightly_schedule_runs_everything_at_two_in_berlin() -> None:
     job = defs.resolve_job_def("nightly")
     assert schedule.job_name == job.name
     assert job.asset_layer.selected_asset_keys == set(graph().get_all_asset_keys())
+
+
+def test_publishing_waits_for_every_mart() -> None:
+    g = graph()
+    marts = {k for k in g.get_all_asset_keys() if k.path[0] == "marts"}
+    published = g.get(dg.AssetKey(["serving", "published_marts"]))
+    assert marts and set(published.parent_keys) == marts
+
+
+def test_marts_and_published_copy_carry_a_nightly_freshness_policy() -> None:
+    specs = {s.key: s for s in defs.resolve_all_asset_specs()}
+    for key in (dg.AssetKey(["marts", "fct_conversations"]),
+                dg.AssetKey(["serving", "published_marts"])):
+        assert specs[key].freshness_policy is not None, key

@@ -1,0 +1,36 @@
+"""Publishing the audited marts to what BI reads (see :mod:`orchestration.serving`)."""
+
+import json
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from ingestion.settings import serving_dir, warehouse_path
+from orchestration.assets.dbt import rapport_dbt_assets
+from orchestration.assets.ingestion import DUCKDB_POOL
+from orchestration.serving import publish
+
+MART_KEYS = sorted((k for k in rapport_dbt_assets.keys if k.path[0] == "marts"),
+                   key=lambda k: k.to_user_string())
+PUBLISHED = AssetKey(["serving", "published_marts"])
+
+
+@asset(
+    key=PUBLISHED,
+    deps=MART_KEYS,
+    group_name="serving",
+    pool=DUCKDB_POOL,
+    description="Every mart copied into the serving DuckDB file and a Parquet snapshot, swapped "
+    "in atomically. Runs only when everything upstream (ingestion, checks, dbt build) passed.",
+)
+def published_marts(context: AssetExecutionContext) -> MaterializeResult:
+    """Publish the night's marts for BI."""
+    target = serving_dir()
+    status = publish(warehouse_path(), target, context.run_id,
+                     data_as_of_sql="select max(created_at) from {marts}.fct_interactions")
+    context.log.info(f"published {status.marts} to {target}")
+    return MaterializeResult(metadata={
+        "serving_file": MetadataValue.path(str(target / "rapport_serving.duckdb")),
+        "published_at": status.published_at,
+        "data_as_of": status.data_as_of or "",
+        "rows_per_mart": MetadataValue.json(json.loads(status.marts or "{}")),
+    })

@@ -1,0 +1,93 @@
+"""Sensors: failed nights and new shitstorm alerts reach people through the webhook."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+from dagster import (
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from ingestion.settings import serving_dir
+from orchestration import webhook
+from orchestration.schedules import nightly_job
+from orchestration.serving import record_failure, serving_file
+
+ALERTS_TABLE = "marts.mart_alerts"
+REMEMBERED_ALERTS = 5000
+
+
+def failure_message(context: RunFailureSensorContext) -> str:
+    steps = [e.step_key for e in context.get_step_failure_events() if e.step_key]
+    return f"nightly run {context.dagster_run.run_id} failed" + (
+        f" in {', '.join(steps)}" if steps else "")
+
+
+@run_failure_sensor(monitored_jobs=[nightly_job], default_status=DefaultSensorStatus.RUNNING,
+                    name="nightly_failure")
+def nightly_failure(context: RunFailureSensorContext) -> None:
+    """A failed night: BI keeps the last good data and its status says so; the webhook hears."""
+    message = failure_message(context)
+    record_failure(serving_dir(), context.dagster_run.run_id, message)
+    webhook.post({"text": f"Rapport: {message}. BI keeps serving the last published night.",
+                  "kind": "run_failure", "run_id": context.dagster_run.run_id})
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def read_published_alerts() -> list[dict]:
+    """Alerts in the published serving file (none before the first publish)."""
+    path = serving_file(serving_dir())
+    if not path.exists():
+        return []
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = con.execute("select 1 from information_schema.tables where table_schema = "
+                             "'marts' and table_name = 'mart_alerts'").fetchall()
+        if not tables:
+            return []
+        cursor = con.execute(f"select * from {ALERTS_TABLE} order by alert_id")
+        names = [d[0] for d in cursor.description]
+        return [{n: _jsonable(v) for n, v in zip(names, row, strict=True)}
+                for row in cursor.fetchall()]
+    finally:
+        con.close()
+
+
+@sensor(name="shitstorm_alerts", minimum_interval_seconds=300,
+        default_status=DefaultSensorStatus.RUNNING)
+def shitstorm_alerts(context: SensorEvaluationContext) -> SkipReason:
+    """Post each new alert of the published ``mart_alerts`` to the webhook, once."""
+    if not webhook.webhook_url():
+        return SkipReason(f"no webhook configured (set {webhook.WEBHOOK_ENV})")
+    posted: list[str] = json.loads(context.cursor) if context.cursor else []
+    seen = set(posted)
+    sent = 0
+    for alert in read_published_alerts():
+        alert_id = str(alert["alert_id"])
+        if alert_id in seen:
+            continue
+        severity = alert.get("severity", "")
+        ok = webhook.post({"text": f"Rapport alert ({severity}): {alert_id}", "kind": "alert",
+                           "alert": alert})
+        if not ok:
+            break  # keep the rest for the next tick, in order
+        posted.append(alert_id)
+        seen.add(alert_id)
+        sent += 1
+    context.update_cursor(json.dumps(posted[-REMEMBERED_ALERTS:]))
+    return SkipReason(f"posted {sent} new alert(s)")
