@@ -1,0 +1,106 @@
+"""Ingestion killed at any point and re-run loses nothing and doubles nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.demo.config import demo_environment
+from ingestion.demo.generator import generate
+from ingestion.demo.replay import ReplayServer
+
+CHILD = """
+from ingestion import pipelines
+for name in pipelines.SOURCES:
+    pipelines.run(name)
+"""
+# Kill after this many API requests (extraction), or after this share of a clean run's
+# duration (extraction, normalisation or loading, whichever is under way).
+REQUEST_KILL_POINTS = (1, 4, 9, 17, 33, 60)
+TIME_KILL_POINTS = (0.05, 0.15, 0.3, 0.45, 0.6, 0.75)
+
+
+def raw_digest(warehouse: Path) -> dict[str, tuple[int, str]]:
+    """Rows and a content digest per raw table, ignoring dlt's own load bookkeeping."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema like 'raw\\_%' escape '\\' and table_schema not like '%staging' "
+            "and table_name not like '\\_dlt%' escape '\\' order by 1, 2").fetchall()
+        digests = {}
+        for schema, table in tables:
+            columns = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = ? "
+                "and table_name = ? and column_name not like '\\_dlt%' escape '\\' "
+                "order by column_name", [schema, table]).fetchall()]
+            select = ", ".join(f'"{c}"' for c in columns)
+            rows = con.execute(f'select {select} from {schema}."{table}" order by all').fetchall()
+            digests[f"{schema}.{table}"] = (len(rows),
+                                            hashlib.sha256(repr(rows).encode()).hexdigest())
+        return digests
+    finally:
+        con.close()
+
+
+def child_env(env: dict[str, str], warehouse: Path) -> dict[str, str]:
+    return {**os.environ, **env, "RAPPORT_WAREHOUSE": str(warehouse)}
+
+
+@pytest.fixture(scope="module")
+def crash_setup(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("crash")
+    generate(root / "demo", seed=11, interactions=1500, page_size=20)
+    payloads = root / "demo" / "payloads"
+    with ReplayServer(payloads) as server:
+        env = demo_environment(payloads, server.url)
+        reference = root / "reference" / "rapport.duckdb"
+        began = time.monotonic()
+        subprocess.run([sys.executable, "-c", CHILD], env=child_env(env, reference),
+                       check=True, capture_output=True)
+        duration = time.monotonic() - began
+        yield root, server, env, raw_digest(reference), duration
+
+
+def kill_and_rerun(crash_setup, name: str, after_requests: int | None,
+                   after_seconds: float | None) -> tuple[dict, bool]:
+    root, server, env, _, _ = crash_setup
+    warehouse = root / name / "rapport.duckdb"
+    start = len(server.requests)
+    child = subprocess.Popen([sys.executable, "-c", CHILD], env=child_env(env, warehouse),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    began = time.monotonic()
+    while child.poll() is None:
+        if after_requests is not None and len(server.requests) - start >= after_requests:
+            break
+        if after_seconds is not None and time.monotonic() - began >= after_seconds:
+            break
+        time.sleep(0.005)
+    killed = child.poll() is None
+    if killed:
+        child.send_signal(signal.SIGKILL)
+    child.wait()
+    subprocess.run([sys.executable, "-c", CHILD], env=child_env(env, warehouse), check=True,
+                   capture_output=True)
+    return raw_digest(warehouse), killed
+
+
+@pytest.mark.parametrize("requests", REQUEST_KILL_POINTS)
+def test_killed_during_extraction_then_rerun_matches_a_clean_run(crash_setup, requests) -> None:
+    digest, killed = kill_and_rerun(crash_setup, f"req{requests}", requests, None)
+    assert killed, "the kill point came after the whole ingestion finished"
+    assert digest == crash_setup[3]
+
+
+@pytest.mark.parametrize("share", TIME_KILL_POINTS)
+def test_killed_at_any_moment_then_rerun_matches_a_clean_run(crash_setup, share) -> None:
+    digest, _ = kill_and_rerun(crash_setup, f"t{share}", None, share * crash_setup[4])
+    assert digest == crash_setup[3]
