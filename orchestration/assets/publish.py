@@ -11,12 +11,16 @@ from orchestration.serving import publish
 
 MART_KEYS = sorted((k for k in rapport_dbt_assets.keys if k.path[0] == "marts"),
                    key=lambda k: k.to_user_string())
+# Staging models carry blocking quality checks too: depending on them makes publishing wait
+# for those checks (all staging models are built in the same dbt step as the marts).
+STAGING_KEYS = sorted((k for k in rapport_dbt_assets.keys if k.path[0] == "staging"),
+                      key=lambda k: k.to_user_string())
 PUBLISHED = AssetKey(["serving", "published_marts"])
 
 
 @asset(
     key=PUBLISHED,
-    deps=MART_KEYS,
+    deps=[*MART_KEYS, *STAGING_KEYS],
     group_name="serving",
     pool=DUCKDB_POOL,
     description="Every mart copied into the serving DuckDB file and a Parquet snapshot, swapped "

@@ -64,9 +64,9 @@ def test_nightly_schedule_runs_everything_at_two_in_berlin() -> None:
     assert job.asset_layer.selected_asset_keys == set(graph().get_all_asset_keys())
 
 
-def test_publishing_waits_for_every_mart() -> None:
+def test_publishing_waits_for_every_mart_and_staging_check() -> None:
     g = graph()
-    marts = {k for k in g.get_all_asset_keys() if k.path[0] == "marts"}
+    marts = {k for k in g.get_all_asset_keys() if k.path[0] in ("marts", "staging")}
     published = g.get(dg.AssetKey(["serving", "published_marts"]))
     assert marts and set(published.parent_keys) == marts
 
