@@ -1,5 +1,7 @@
 -- One row per conversation between the brand and one person: turns, first response time,
--- SLA, and the person's CRM journey stage when it started.
+-- SLA, the person's sentiment before and after the brand's reply, resolution, and the
+-- person's CRM journey stage when it started. The first response is the brand's first reply
+-- timed against the closest earlier unanswered inbound message (int_response_pairs).
 
 with messages as (
     select * from {{ ref('int_messages_threaded') }}
@@ -38,14 +40,17 @@ summary as (
 ),
 
 first_response as (
-    -- the first brand reply after the first inbound message that awaits it
     select
-        messages.conversation_id,
-        min(messages.created_at) as first_response_at
-    from messages
-    inner join summary on messages.conversation_id = summary.conversation_id
-    where messages.direction = 'outbound' and messages.created_at >= summary.first_inbound_at
-    group by messages.conversation_id
+        conversation_id,
+        replied_at as first_response_at,
+        inbound_at as first_response_inbound_at,
+        response_minutes as first_response_minutes
+    from {{ ref('int_response_pairs') }}
+    where is_first_response
+),
+
+conversation_sentiment as (
+    select * from {{ ref('int_conversation_sentiment') }}
 ),
 
 account_ranked as (
@@ -70,6 +75,13 @@ joined as (
     select
         summary.*,
         first_response.first_response_at,
+        first_response.first_response_inbound_at,
+        first_response.first_response_minutes,
+        conversation_sentiment.sentiment_before_reply,
+        conversation_sentiment.sentiment_after_reply,
+        conversation_sentiment.sentiment_end_after_reply,
+        conversation_sentiment.sentiment_lift,
+        conversation_sentiment.is_resolved,
         accounts.account_id as owned_account_id,
         accounts.purpose as account_purpose,
         accounts.team,
@@ -79,6 +91,8 @@ joined as (
     from summary
     cross join as_of
     left join first_response on summary.conversation_id = first_response.conversation_id
+    left join conversation_sentiment
+        on summary.conversation_id = conversation_sentiment.conversation_id
     left join account_ranked
         on summary.conversation_id = account_ranked.conversation_id
         and account_ranked.account_rank = 1
@@ -111,22 +125,27 @@ final as (
         joined.outbound_messages,
         -- response
         joined.first_response_at is not null as is_answered,
-        {{ dbt.datediff("joined.first_inbound_at", "joined.first_response_at", "second") }}
-            / 60.0 as first_response_minutes,
+        joined.first_response_minutes,
         joined.sla_minutes,
         case
             when joined.first_response_at is null then null
-            else {{ dbt.datediff("joined.first_inbound_at", "joined.first_response_at", "second") }}
-                <= joined.sla_minutes * 60
+            else joined.first_response_minutes <= joined.sla_minutes
         end as is_sla_met,
         joined.first_inbound_at is not null
             and joined.first_response_at is null
             and {{ dbt.datediff("joined.first_inbound_at", "joined.as_of_at", "second") }}
                 > joined.sla_minutes * 60 as is_unanswered,
+        coalesce(joined.is_resolved, false) as is_resolved,
+        -- sentiment
+        joined.sentiment_before_reply,
+        joined.sentiment_after_reply,
+        joined.sentiment_end_after_reply,
+        joined.sentiment_lift,
         -- timestamps
         joined.started_at,
         cast(joined.started_at as date) as started_on,
         joined.first_inbound_at,
+        joined.first_response_inbound_at,
         joined.first_response_at,
         joined.last_message_at
     from joined

@@ -1,5 +1,6 @@
 -- MRMs per day x team x channel x journey stage, with the conversations the brand replied to
--- and the MRM rate; team = 'company' is the company-wide roll-up.
+-- and the MRM rates; team = 'company' is the company-wide roll-up. Tagged and detected MRMs
+-- are counted apart and together (an MRM both tagged and detected counts once in mrms).
 
 with conversations as (
     select * from {{ ref('fct_conversations') }}
@@ -20,26 +21,37 @@ replied as (
     group by started_on, channel, journey_stage
 ),
 
-tagged as (
-    select started_on, team, channel, journey_stage, count(*) as tagged_mrms
+counted as (
+    select
+        started_on,
+        team,
+        channel,
+        journey_stage,
+        count(*) as mrms,
+        sum(case when mrm_source in ('tagged', 'both') then 1 else 0 end) as tagged_mrms,
+        sum(case when mrm_source in ('detected', 'both') then 1 else 0 end) as detected_mrms,
+        sum(case when mrm_source = 'both' then 1 else 0 end) as tagged_and_detected_mrms
     from mrms
     group by started_on, team, channel, journey_stage
 ),
 
 final as (
     select
-        coalesce(replied.started_on, tagged.started_on) as date_day,
-        coalesce(replied.team, tagged.team) as team,
-        coalesce(replied.channel, tagged.channel) as channel,
-        coalesce(replied.journey_stage, tagged.journey_stage) as journey_stage,
-        coalesce(tagged.tagged_mrms, 0) as tagged_mrms,
+        coalesce(replied.started_on, counted.started_on) as date_day,
+        coalesce(replied.team, counted.team) as team,
+        coalesce(replied.channel, counted.channel) as channel,
+        coalesce(replied.journey_stage, counted.journey_stage) as journey_stage,
+        coalesce(counted.tagged_mrms, 0) as tagged_mrms,
+        coalesce(counted.detected_mrms, 0) as detected_mrms,
+        coalesce(counted.tagged_and_detected_mrms, 0) as tagged_and_detected_mrms,
+        coalesce(counted.mrms, 0) as mrms,
         coalesce(replied.conversations_with_reply, 0) as conversations_with_reply
     from replied
-    full outer join tagged
-        on replied.started_on = tagged.started_on
-        and replied.team = tagged.team
-        and replied.channel = tagged.channel
-        and replied.journey_stage = tagged.journey_stage
+    full outer join counted
+        on replied.started_on = counted.started_on
+        and replied.team = counted.team
+        and replied.channel = counted.channel
+        and replied.journey_stage = counted.journey_stage
 )
 
 select
@@ -49,10 +61,21 @@ select
     team,
     channel,
     journey_stage,
-    tagged_mrms,
-    conversations_with_reply,
+    cast(tagged_mrms as {{ dbt.type_bigint() }}) as tagged_mrms,
+    cast(detected_mrms as {{ dbt.type_bigint() }}) as detected_mrms,
+    cast(tagged_and_detected_mrms as {{ dbt.type_bigint() }}) as tagged_and_detected_mrms,
+    cast(mrms as {{ dbt.type_bigint() }}) as mrms,
+    cast(conversations_with_reply as {{ dbt.type_bigint() }}) as conversations_with_reply,
     case
         when conversations_with_reply > 0
             then cast(tagged_mrms as {{ dbt.type_float() }}) / conversations_with_reply
+    end as tagged_mrm_rate,
+    case
+        when conversations_with_reply > 0
+            then cast(detected_mrms as {{ dbt.type_float() }}) / conversations_with_reply
+    end as detected_mrm_rate,
+    case
+        when conversations_with_reply > 0
+            then cast(mrms as {{ dbt.type_float() }}) / conversations_with_reply
     end as mrm_rate
 from final

@@ -1,0 +1,101 @@
+-- The person's sentiment around the brand's replies: one row per conversation. "Before" is
+-- the person's messages before the brand's first reply (all of them while unanswered), "after"
+-- their messages after it, the end state their last message after it. Resolved: the brand
+-- replied and nothing the person wrote after the brand's last reply is negative.
+
+with threaded as (
+    select * from {{ ref('int_messages_threaded') }}
+    where conversation_id is not null
+),
+
+sentiment as (
+    select * from {{ ref('int_message_sentiment') }}
+),
+
+messages as (
+    select
+        threaded.message_key,
+        threaded.conversation_id,
+        threaded.direction,
+        threaded.created_at,
+        sentiment.sentiment_score,
+        sentiment.sentiment_label,
+        row_number() over (
+            partition by threaded.conversation_id
+            order by threaded.created_at, threaded.message_id
+        ) as position
+    from threaded
+    left join sentiment on threaded.message_key = sentiment.message_key
+),
+
+first_replies as (
+    select conversation_id, reply_message_key
+    from {{ ref('int_response_pairs') }}
+    where is_first_response
+),
+
+reply_positions as (
+    select
+        messages.conversation_id,
+        min(case when messages.message_key = first_replies.reply_message_key
+            then messages.position end) as first_reply_position,
+        max(case when messages.direction = 'outbound' then messages.position end)
+            as last_outbound_position
+    from messages
+    left join first_replies on messages.conversation_id = first_replies.conversation_id
+    group by messages.conversation_id
+),
+
+inbound as (
+    select
+        messages.*,
+        reply_positions.first_reply_position,
+        reply_positions.last_outbound_position,
+        case
+            when reply_positions.first_reply_position is null then 'before'
+            when messages.position < reply_positions.first_reply_position then 'before'
+            else 'after'
+        end as phase,
+        row_number() over (
+            partition by messages.conversation_id order by messages.position desc
+        ) as recency_rank
+    from messages
+    inner join reply_positions on messages.conversation_id = reply_positions.conversation_id
+    where messages.direction = 'inbound'
+),
+
+summarised as (
+    select
+        conversation_id,
+        avg(case when phase = 'before' then sentiment_score end) as sentiment_before_reply,
+        avg(case when phase = 'after' then sentiment_score end) as sentiment_after_reply,
+        max(case when phase = 'after' and recency_rank = 1 then sentiment_score end)
+            as sentiment_end_after_reply,
+        max(case when phase = 'after' and recency_rank = 1 then message_key end)
+            as end_message_key,
+        max(case when phase = 'after' and recency_rank = 1 then created_at end) as end_at,
+        sum(case when phase = 'after' then 1 else 0 end) as inbound_after_reply,
+        sum(
+            case
+                when position > last_outbound_position and sentiment_label = 'negative' then 1
+                else 0
+            end
+        ) as negative_after_last_reply
+    from inbound
+    group by conversation_id
+)
+
+select
+    reply_positions.conversation_id,
+    summarised.sentiment_before_reply,
+    summarised.sentiment_after_reply,
+    summarised.sentiment_end_after_reply,
+    summarised.sentiment_end_after_reply - summarised.sentiment_before_reply as sentiment_lift,
+    summarised.end_message_key,
+    summarised.end_at,
+    cast(coalesce(summarised.inbound_after_reply, 0) as {{ dbt.type_int() }})
+        as inbound_after_reply,
+    reply_positions.first_reply_position is not null
+        and coalesce(summarised.negative_after_last_reply, 0) = 0 as is_resolved
+from reply_positions
+left join summarised on reply_positions.conversation_id = summarised.conversation_id

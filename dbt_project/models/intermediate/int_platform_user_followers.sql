@@ -1,0 +1,52 @@
+-- Followers of every platform user we have seen (people and owned accounts): one row per
+-- (platform, user id), the count delivered with the most recent message. Platforms report the
+-- count at load time, so this is a current value, not a history. Facebook and Instagram do not
+-- deliver follower counts of commenters.
+
+with observations as (
+    select 'x' as platform, author_id as user_id, author_followers_count as followers_count,
+        created_at
+    from {{ ref('stg_x__mentions') }}
+    union all
+    select 'x', author_id, author_followers_count, created_at
+    from {{ ref('stg_x__search_results') }}
+    union all
+    select 'x', sender_id, sender_followers_count, created_at
+    from {{ ref('stg_x__dm_events') }}
+    union all
+    -- owned accounts' own posts: picked up once staging delivers the author's followers
+    select 'x', author_id,
+        {{ column_or_null(ref('stg_x__posts'), 'author_followers_count', dbt.type_bigint()) }},
+        created_at
+    from {{ ref('stg_x__posts') }}
+    union all
+    select 'mastodon', actor_id, actor_followers_count, created_at
+    from {{ ref('stg_mastodon__notifications') }}
+    union all
+    select 'mastodon', author_id, author_followers_count, created_at
+    from {{ ref('stg_mastodon__tag_statuses') }}
+    union all
+    select 'mastodon', author_id,
+        {{ column_or_null(ref('stg_mastodon__statuses'), 'author_followers_count', dbt.type_bigint()) }},
+        created_at
+    from {{ ref('stg_mastodon__statuses') }}
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by platform, user_id order by created_at desc, followers_count desc
+        ) as recency_rank
+    from observations
+    where user_id is not null and followers_count is not null
+)
+
+select
+    {{ dbt.concat(["platform", "':'", "user_id"]) }} as user_key,
+    platform,
+    user_id,
+    cast(followers_count as {{ dbt.type_bigint() }}) as followers_count,
+    created_at as observed_with_message_at
+from ranked
+where recency_rank = 1

@@ -1,0 +1,94 @@
+-- One row per person's platform identity (pseudonymous contact_key, the key of
+-- fct_interactions and fct_conversations): involvement, segment and ambassador flag with the
+-- evidence behind them. Handles, names and platform ids stay out.
+--
+-- Segments, first match wins (thresholds are vars, see docs/community.md):
+--   advocate  involvement >= segment_advocate_min_involvement, positive share >=
+--             segment_advocate_min_positive_share, and at least
+--             segment_advocate_min_unprompted_positive brand-positive posts they started;
+--   punk      at least segment_punk_min_negative_messages negative messages, negative share >=
+--             segment_punk_min_negative_share, in at least segment_punk_min_threads threads;
+--   panicked  a burst of segment_panicked_min_burst_messages messages within
+--             segment_panicked_burst_minutes, with urgent wording or a sentiment swing of at
+--             least segment_panicked_min_sentiment_swing between consecutive messages;
+--   observer  watches: at least segment_observer_min_reactions reactions, at most
+--             segment_observer_max_messages messages, none of them positive, negative or spam;
+--   unsegmented  everyone else (including people silent in the window).
+-- Ambassador candidate: an advocate with at least ambassador_min_followers followers on some
+-- platform and at least ambassador_min_unprompted_positive unprompted brand-positive posts.
+
+with features as (
+    select * from {{ ref('int_contact_features') }}
+),
+
+segmented as (
+    select
+        *,
+        case
+            when involvement_score >= {{ var('segment_advocate_min_involvement') }}
+                and positive_share >= {{ var('segment_advocate_min_positive_share') }}
+                and unprompted_positive_posts
+                    >= {{ var('segment_advocate_min_unprompted_positive') }}
+                then 'advocate'
+            when negative_messages >= {{ var('segment_punk_min_negative_messages') }}
+                and negative_share >= {{ var('segment_punk_min_negative_share') }}
+                and distinct_threads >= {{ var('segment_punk_min_threads') }}
+                then 'punk'
+            when max_burst_messages >= {{ var('segment_panicked_min_burst_messages') }}
+                and (
+                    urgent_messages >= {{ var('segment_panicked_min_urgent_messages') }}
+                    or max_sentiment_swing >= {{ var('segment_panicked_min_sentiment_swing') }}
+                )
+                then 'panicked'
+            when reactions >= {{ var('segment_observer_min_reactions') }}
+                and messages <= {{ var('segment_observer_max_messages') }}
+                and positive_messages = 0
+                and negative_messages = 0
+                and spam_messages = 0
+                then 'observer'
+            else 'unsegmented'
+        end as segment
+    from features
+)
+
+select
+    -- ids
+    contact_key,
+    person_key,
+    -- dimensions
+    platform,
+    crm_contact_id is not null as is_crm_linked,
+    journey_stage,
+    linked_identities,
+    followers_count,
+    -- involvement and segment
+    involvement_score,
+    segment,
+    segment = 'advocate'
+        and coalesce(followers_count, 0) >= {{ var('ambassador_min_followers') }}
+        and unprompted_positive_posts >= {{ var('ambassador_min_unprompted_positive') }}
+        as is_ambassador_candidate,
+    -- evidence, over the involvement window (var involvement_window_days)
+    interactions,
+    messages,
+    reactions,
+    relevant_interactions,
+    spam_messages,
+    off_topic_interactions,
+    scored_messages,
+    positive_messages,
+    negative_messages,
+    positive_share,
+    negative_share,
+    mean_sentiment,
+    unprompted_positive_posts,
+    hashtag_chat_posts,
+    distinct_threads,
+    urgent_messages,
+    max_burst_messages,
+    max_sentiment_swing,
+    -- timestamps
+    first_interaction_at,
+    last_interaction_at,
+    as_of_at
+from segmented

@@ -1,0 +1,30 @@
+-- One row per team: display name, current staffing (team_capacity seed) and the owned
+-- accounts whose inboxes it works.
+
+with teams as (
+    select * from {{ ref('teams') }}
+),
+
+capacity as (
+    select
+        *,
+        row_number() over (partition by team order by valid_from desc) as recency_rank
+    from {{ ref('team_capacity') }}
+),
+
+accounts as (
+    select team, count(*) as owned_accounts
+    from {{ ref('owned_accounts') }}
+    group by team
+)
+
+select
+    teams.team,
+    teams.team_name,
+    cast(capacity.agents as {{ dbt.type_int() }}) as current_agents,
+    cast(capacity.weekly_agent_hours as {{ type_double() }}) as current_weekly_agent_hours,
+    capacity.valid_from as capacity_valid_from,
+    cast(coalesce(accounts.owned_accounts, 0) as {{ dbt.type_bigint() }}) as owned_accounts
+from teams
+left join capacity on teams.team = capacity.team and capacity.recency_rank = 1
+left join accounts on teams.team = accounts.team
