@@ -31,6 +31,10 @@ def dataset_name(source: str) -> str:
 
 def make_pipeline(source: str) -> dlt.Pipeline:
     """The dlt pipeline that loads ``source`` into the warehouse file."""
+    # Arrow tables (the bulk path) get the same lineage columns as rows from dicts: staging
+    # orders versions by _dlt_load_id whichever path a table came through.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
     return dlt.pipeline(
         pipeline_name=f"rapport_{source}",
         destination=dlt.destinations.duckdb(str(warehouse_path())),

@@ -5,21 +5,34 @@ setting, so the demo runs the same paging, auth and parsing code as production. 
 files :mod:`ingestion.demo.payloads` describes; the server picks the file from the request path,
 the paging cursor (``pagination_token``, ``after`` or ``max_id``) and, for token-scoped
 endpoints, the caller's token (``demo-<namespace>``).
+
+Incremental requests are answered the way the platforms answer them, so a second night reads
+only what is new: X ``since_id`` keeps items with a larger id, Graph ``since`` (unix seconds)
+keeps items created or updated at or after it, and Mastodon ``min_id`` answers the oldest
+``limit`` items newer than it (from the whole recorded chain), newest first, with a
+``rel="prev"`` link to the next newer page and no link once nothing is left.
+``{{EPOCH+N}}`` in a recorded header stands for the current unix time plus N seconds (a
+rate-limit reset just ahead).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections import defaultdict
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ingestion.demo.payloads import BASE, FIRST
 
 CURSOR_PARAMS = ("pagination_token", "after", "max_id")
 TOKEN_PREFIX = "demo-"
+EPOCH = re.compile(r"\{\{EPOCH\+(\d+)\}\}")
+GRAPH_TIME_KEYS = ("created_time", "timestamp", "updated_time")
 
 
 class ReplayServer:
@@ -88,9 +101,11 @@ class ReplayServer:
                     return
                 envelope = server.next_envelope(target)
                 base = server.base_url(platform)
-                body = envelope.get("body")
-                headers = {k: v.replace(BASE, base) for k, v in envelope.get("headers",
-                                                                             {}).items()}
+                if "min_id" in query and platform == "mastodon":
+                    envelope = server.min_id_page(target, envelope, query, f"{base}/{rest}")
+                body = filter_body(platform, envelope.get("body"), query)
+                headers = {k: substitute(v, base) for k, v in envelope.get("headers",
+                                                                           {}).items()}
                 raw = envelope.get("raw")  # a deliberately broken body, sent as is
                 payload = raw if raw is not None else json.dumps(body, ensure_ascii=False)
                 self._send(envelope.get("status", 200), headers,
@@ -111,6 +126,32 @@ class ReplayServer:
 
         return Handler
 
+    def min_id_page(self, target: Path, envelope: dict, query: dict[str, str], url: str
+                    ) -> dict:
+        """Mastodon's answer to ``min_id``: the oldest ``limit`` newer items, newest first."""
+        if envelope.get("status", 200) != 200 or not isinstance(envelope.get("body"), list):
+            return envelope  # an error recorded for this endpoint is answered as recorded
+        min_id = _id_key(query["min_id"])
+        items = [i for i in self._chain(target) if _id_key(i["id"]) > min_id]
+        page = sorted(items, key=lambda i: _id_key(i["id"]))[:int(query.get("limit", 40))]
+        headers = {}
+        if page:
+            rest = {k: v for k, v in query.items() if k != "min_id"}
+            link = f"{url}?{urlencode({**rest, 'min_id': page[-1]['id']})}"
+            headers["Link"] = f'<{link}>; rel="prev"'
+        return {"status": 200, "headers": headers, "body": page[::-1]}
+
+    def _chain(self, first: Path) -> list[dict]:
+        """Every item of a recorded Link-header chain, following ``max_id`` page names."""
+        items, target = [], first
+        while target is not None:
+            envelope = json.loads(target.read_text(encoding="utf-8"))
+            envelope = envelope[-1] if isinstance(envelope, list) else envelope
+            items.extend(envelope.get("body") or [])
+            found = re.search(r"max_id=([\w-]+)>", envelope.get("headers", {}).get("Link", ""))
+            target = first.parent / f"{found.group(1)}.json" if found else None
+        return items
+
     def resolve(self, platform: str, rest: str, query: dict[str, str], token: str
                 ) -> Path | None:
         """The recorded page file for a request, or None."""
@@ -127,3 +168,35 @@ class ReplayServer:
             if candidate.resolve().is_relative_to(root) and candidate.is_file():
                 return candidate
         return None
+
+
+def substitute(text: str, base: str) -> str:
+    """A recorded header value with ``{{BASE}}`` and ``{{EPOCH+N}}`` filled in."""
+    text = text.replace(BASE, base)
+    return EPOCH.sub(lambda m: str(int(time.time()) + int(m.group(1))), text)
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    # Numeric ids compare as numbers; recorded pages may use any digit string length.
+    return len(str(value)), str(value)
+
+
+def _graph_epoch(value: str) -> float:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+
+
+def filter_body(platform: str, body: object, query: dict[str, str]) -> object:
+    """A recorded page with the platform's incremental filter (``since_id``, ``since``) applied."""
+    if platform == "x" and "since_id" in query and isinstance(body, dict) and body.get("data"):
+        since = _id_key(query["since_id"])
+        data = [i for i in body["data"] if _id_key(i["id"]) > since]
+        meta = {**body.get("meta", {}), "result_count": len(data)}
+        body = {**body, "meta": meta, "data": data}
+        if not data:
+            del body["data"]  # X omits data on an empty page
+    if platform == "meta" and "since" in query and isinstance(body, dict) and body.get("data"):
+        since = float(query["since"])
+        key = next((k for k in GRAPH_TIME_KEYS if k in body["data"][0]), None)
+        if key:
+            body = {**body, "data": [i for i in body["data"] if _graph_epoch(i[key]) >= since]}
+    return body

@@ -1,6 +1,12 @@
 """Reading CSV and JSONL export files (local folder or bucket URL) through dlt's filesystem source.
 
-Each row carries the file and line it came from, so any value can be traced to its export.
+Each export table declares its schema (:class:`ExportTable`): the columns that must hold a value
+and the columns that must be ISO-8601 times. Rows that keep to it are yielded as Arrow tables
+(the bulk path: dlt writes them as parquet, no per-row normaliser), times as UTC timestamps,
+every other value as text, each row with the file and line it came from. Rows that break it go
+to ``<table>_quarantine`` with file, line, the raw row text and the reason, so rows in the files
+always equal rows loaded plus rows quarantined.
+
 Only files changed since the last successful load are read (incremental on
 ``modification_date``; the cursor moves only when the load lands).
 """
@@ -9,39 +15,213 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import dlt
+import pyarrow as pa
+from dlt.common import json
 from dlt.sources.filesystem import FileItemDict, filesystem
 
 from ingestion.sources.rest import require
 
 SUPPORTED = (".csv", ".jsonl")
+# Rows per Arrow table handed to dlt: big enough to be fast, small enough to stay flat in memory.
+CHUNK_ROWS = 50_000
+LINEAGE = ("_source_file", "_source_line", "_source_order")
+QUARANTINE_COLUMNS = {
+    "source_file": {"data_type": "text"},
+    "source_line": {"data_type": "bigint"},
+    "raw_row": {"data_type": "text"},
+    "reason": {"data_type": "text"},
+    "quarantined_at": {"data_type": "timestamp"},
+    "_source_order": {"data_type": "bigint", "dedup_sort": "desc"},
+}
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """One kind of export file and the schema its rows must keep."""
+
+    name: str
+    file_glob: str
+    primary_key: tuple[str, ...]
+    required: tuple[str, ...]
+    timestamps: tuple[str, ...] = ()
+
+    def hints(self) -> dict:
+        """dlt hints: merge on the key; of one key read twice in a night, the later row wins."""
+        return {"primary_key": self.primary_key, "write_disposition": "merge",
+                "file_format": "parquet", "columns": {"_source_order": {"dedup_sort": "desc"}}}
+
+
+class Quarantine(ValueError):
+    """A row that breaks its table's declared schema; the message is the reason."""
 
 
 def export_files(bucket_url: str, file_glob: str):
-    """The files of one export kind; new and changed files only."""
+    """The files of one export kind; new and changed files only.
+
+    Bucket credentials are dlt's filesystem settings (``[sources.filesystem.credentials]``).
+    """
     return filesystem(bucket_url=bucket_url, file_glob=file_glob,
                       incremental=dlt.sources.incremental("modification_date"))
 
 
-def read_rows(item: FileItemDict) -> Iterator[dict]:
-    """Rows of one export file with ``_source_file`` and ``_source_line``; blanks become null."""
-    name = item["file_name"]
-    with item.open(mode="rb") as fh:
-        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-        if name.endswith(".csv"):
-            reader = csv.DictReader(text)
-            for row in reader:
-                yield {**{k: (v if v != "" else None) for k, v in row.items()},
-                       "_source_file": name, "_source_line": reader.line_num}
-        elif name.endswith(".jsonl"):
-            for line_no, line in enumerate(text, start=1):
-                if line.strip():
-                    yield {**json.loads(line), "_source_file": name, "_source_line": line_no}
+def parse_time(value: str, column: str) -> datetime:
+    """An ISO-8601 time as an aware UTC datetime (a time without zone is taken as UTC)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Quarantine(f"{column} is not an ISO-8601 time: {value[:60]!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)  # nested JSON values stay JSON text in the raw layer
+
+
+def validate(row: dict, table: ExportTable) -> dict:
+    """The row with text values and UTC times, or :class:`Quarantine` with the reason."""
+    clean = {key: _text(value) for key, value in row.items()}
+    missing = [c for c in table.required if clean.get(c) is None]
+    if missing:
+        raise Quarantine(f"missing {', '.join(missing)}")
+    for column in table.timestamps:
+        if clean.get(column) is not None:
+            clean[column] = parse_time(clean[column], column)
+    return clean
+
+
+def _records(name: str, data: bytes) -> Iterator[tuple[int, str, dict | str]]:
+    """``(line, raw text, row or reason)`` for every record of one export file."""
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    lines = io.StringIO(text, newline="").readlines()
+    if name.endswith(".jsonl"):
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            yield number, line.rstrip("\r\n"), _json_record(line)
+    elif name.endswith(".csv"):
+        reader = csv.reader(iter(lines))
+        header = next(reader, None)
+        if header is None:
+            return
+        while True:
+            start = reader.line_num
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raw = "".join(lines[start:reader.line_num]).rstrip("\r\n")
+                yield reader.line_num, raw, f"unreadable CSV: {exc}"
+                continue
+            raw = "".join(lines[start:reader.line_num]).rstrip("\r\n")
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                yield start + 1, raw, f"expected {len(header)} fields, found {len(values)}"
+            else:
+                yield start + 1, raw, dict(zip(header, values, strict=True))
+    else:
+        yield 0, "", f"unsupported file type (expected one of {', '.join(SUPPORTED)})"
+
+
+def _json_record(line: str) -> dict | str:
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        return f"invalid JSON: {str(exc)[:80]}"
+    return value if isinstance(value, dict) else "not a JSON object"
+
+
+def _is_utf8(raw: str) -> bool:
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate escapes stand for bytes that were not UTF-8
+        return False
+    return True
+
+
+def _arrow(rows: list[dict], table: ExportTable) -> pa.Table:
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    fields, arrays = [], []
+    for column in columns:
+        if column in table.timestamps:
+            kind = pa.timestamp("us", tz="UTC")
+        elif column in ("_source_line", "_source_order"):
+            kind = pa.int64()
         else:
-            raise ValueError(f"{name}: unsupported export file type (expected {SUPPORTED})")
+            kind = pa.string()
+        # Key columns are declared not-null, as dlt declares them, so the schemas agree.
+        fields.append(pa.field(column, kind, nullable=column not in table.required))
+        arrays.append(pa.array([row.get(column) for row in rows], kind))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _quarantine_hints(table: ExportTable):
+    return dlt.mark.make_hints(table_name=f"{table.name}_quarantine", write_disposition="merge",
+                               primary_key=("source_file", "source_line"),
+                               columns=QUARANTINE_COLUMNS)
+
+
+def read_export(item: FileItemDict, table: ExportTable) -> Iterator[object]:
+    """Arrow tables of the valid rows of one file, and its quarantined rows (marked)."""
+    name = item["file_name"]
+    modified = item.get("modification_date")
+    # Orders rows across files of one night for dedup: newer file first, then later line.
+    order_base = int(modified.timestamp()) * 10**9 if modified else 0
+    with item.open(mode="rb") as fh:
+        data = fh.read()
+    good: list[dict] = []
+    bad: list[dict] = []
+    now = datetime.now(UTC)
+    for line, raw, record in _records(name, data):
+        reason = record if isinstance(record, str) else None
+        if reason is None and not _is_utf8(raw):
+            reason = "not valid UTF-8"
+        if reason is None:
+            try:
+                row = validate(record, table)  # type: ignore[arg-type]
+            except Quarantine as exc:
+                reason = str(exc)
+            else:
+                row.update(_source_file=name, _source_line=line,
+                           _source_order=order_base + line)
+                good.append(row)
+                if len(good) >= CHUNK_ROWS:
+                    yield _arrow(good, table)
+                    good = []
+                continue
+        # Undecodable bytes are kept visible as \xNN escapes in the quarantined text.
+        shown = raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        bad.append({"source_file": name, "source_line": line, "raw_row": shown,
+                    "reason": reason, "quarantined_at": now, "_source_order": order_base + line})
+    if good:
+        yield _arrow(good, table)
+    if bad:
+        yield dlt.mark.with_hints(bad, _quarantine_hints(table), create_table_variant=True)
+
+
+def export_resource(bucket_url: str | None, table: ExportTable, source: str):
+    """The dlt resource of one export table: listed files piped into validated rows."""
+    if not bucket_url:
+        return unconfigured(source, "bucket_url", table.name, **table.hints())
+
+    @dlt.transformer(name=table.name, **table.hints())
+    def rows(items: list[FileItemDict]) -> Iterator[object]:
+        for item in items:
+            yield from read_export(item, table)
+
+    return export_files(bucket_url, table.file_glob) | rows
 
 
 def unconfigured(source: str, setting: str, name: str, **hints):
@@ -56,10 +236,3 @@ def unconfigured(source: str, setting: str, name: str, **hints):
         yield from ()
 
     return dlt.resource(rows, name=name, **hints)
-
-
-@dlt.transformer(name="export_rows")
-def export_rows(items: list[FileItemDict]) -> Iterator[dict]:
-    """Rows of every listed file, in file order."""
-    for item in items:
-        yield list(read_rows(item))

@@ -1,16 +1,22 @@
-"""CRM exports: contacts with their social ids, and lifecycle stage history."""
+"""CRM exports: contacts with their social ids, and lifecycle stage history.
+
+CSV or JSONL files in a folder or bucket, new and changed files only. Rows that break the
+declared schema land in ``contacts_quarantine`` / ``lifecycle_stages_quarantine``.
+"""
 
 from __future__ import annotations
 
 import dlt
 
-from ingestion.sources.files import export_files, export_rows, unconfigured
+from ingestion.sources.files import ExportTable, export_resource
 
-TABLES = {
-    "contacts": ("contacts*.csv", {"primary_key": "contact_id", "write_disposition": "merge"}),
-    "lifecycle_stages": ("lifecycle_stages*.jsonl", {
-        "primary_key": ("contact_id", "stage", "changed_at"), "write_disposition": "merge"}),
-}
+TABLES = (
+    ExportTable(name="contacts", file_glob="contacts*", primary_key=("contact_id",),
+                required=("contact_id",), timestamps=("created_at", "updated_at")),
+    ExportTable(name="lifecycle_stages", file_glob="lifecycle_stages*",
+                primary_key=("contact_id", "stage", "changed_at"),
+                required=("contact_id", "stage", "changed_at"), timestamps=("changed_at",)),
+)
 
 
 @dlt.source(name="crm")
@@ -18,10 +24,7 @@ def crm_source(bucket_url: str | None = dlt.config.value):
     """CRM export files from a folder or bucket.
 
     Args:
-        bucket_url: where the CRM exports land (``contacts*.csv``, ``lifecycle_stages*.jsonl``).
+        bucket_url: where the CRM exports land (``contacts*`` and ``lifecycle_stages*``, each
+            as ``.csv`` or ``.jsonl``).
     """
-    if not bucket_url:
-        return [unconfigured("crm", "bucket_url", name, **hints)
-                for name, (_, hints) in TABLES.items()]
-    return [(export_files(bucket_url, glob) | export_rows).with_name(name).apply_hints(**hints)
-            for name, (glob, hints) in TABLES.items()]
+    return [export_resource(bucket_url, table, "crm") for table in TABLES]

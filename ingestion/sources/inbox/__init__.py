@@ -1,23 +1,31 @@
-"""Exports of the social inbox tool: one row per inbound message with team, assignee and tags."""
+"""Exports of the social inbox tool: one row per inbound message with team, assignee and tags.
+
+CSV or JSONL files in a drop folder or bucket; only files new or changed since the last
+successful load are read. Rows without ``message_id``, ``platform`` or a readable
+``received_at`` go to ``inbox_messages_quarantine`` with file, line and reason.
+"""
 
 from __future__ import annotations
 
 import dlt
 
-from ingestion.sources.files import export_files, export_rows, unconfigured
+from ingestion.sources.files import ExportTable, export_resource
 
-HINTS = {"primary_key": "message_id", "write_disposition": "merge"}
+
+def inbox_table(file_glob: str = "*") -> ExportTable:
+    """The declared schema of inbox exports."""
+    return ExportTable(name="inbox_messages", file_glob=file_glob, primary_key=("message_id",),
+                       required=("message_id", "platform", "received_at"),
+                       timestamps=("received_at", "closed_at"))
 
 
 @dlt.source(name="inbox")
-def inbox_source(bucket_url: str | None = dlt.config.value, file_glob: str = "*.csv"):
+def inbox_source(bucket_url: str | None = dlt.config.value, file_glob: str = "*"):
     """Inbox export files from a folder or bucket (``file://``, ``s3://``, ``gs://``...).
 
     Args:
         bucket_url: where the inbox tool drops its exports.
-        file_glob: which files in it are inbox exports.
+        file_glob: which files in it are inbox exports (``.csv`` and ``.jsonl`` are read; any
+            other file matched is reported in the quarantine table).
     """
-    if not bucket_url:
-        return unconfigured("inbox", "bucket_url", "inbox_messages", **HINTS)
-    rows = export_files(bucket_url, file_glob) | export_rows
-    return rows.with_name("inbox_messages").apply_hints(**HINTS)
+    return export_resource(bucket_url, inbox_table(file_glob), "inbox")

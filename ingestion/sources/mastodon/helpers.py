@@ -1,8 +1,41 @@
-"""Mastodon specifics: statuses carry HTML, the warehouse wants text."""
+"""Mastodon specifics: ``Link``-header paging with ``min_id``, and HTML content as text."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from html.parser import HTMLParser
+
+from dlt.sources.helpers.rest_client import RESTClient
+from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
+
+from ingestion.sources.rest import pages
+
+# Mastodon status ids are snowflakes: milliseconds since the epoch shifted left by 16 bits.
+_SNOWFLAKE_SHIFT = 16
+
+
+def paged(client: RESTClient, path: str, params: dict, min_id: str | None
+          ) -> Iterator[list[dict]]:
+    """Pages of a timeline: all of it walking back (``rel="next"``) when ``min_id`` is None,
+    else what is newer than ``min_id`` walking forward (``rel="prev"``) to an empty page."""
+    if min_id is None:
+        paginator = HeaderLinkPaginator(links_next_key="next")
+        query = params
+    else:
+        # With min_id Mastodon answers the oldest page after it; "prev" links to newer ones and
+        # is absent once a page is empty, which ends the walk.
+        paginator = HeaderLinkPaginator(links_next_key="prev")
+        query = {**params, "min_id": min_id}
+    for items, _ in pages(client, path, paginator, query, data_selector="$"):
+        yield items
+
+
+def status_lookback_id(min_id: str | None, lookback_days: float) -> str | None:
+    """A status id ``lookback_days`` older than ``min_id`` (ids are time-ordered snowflakes)."""
+    if min_id is None or not min_id.isdigit():
+        return min_id
+    shifted = int(lookback_days * 86_400_000) << _SNOWFLAKE_SHIFT
+    return str(max(0, int(min_id) - shifted))
 
 
 class _TextExtractor(HTMLParser):

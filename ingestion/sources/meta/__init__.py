@@ -3,6 +3,11 @@
 Facebook comments are read with ``filter=stream`` so replies arrive flat with their ``parent``;
 Instagram replies arrive nested under their comment and are yielded as rows of their own with
 ``parent_id`` set, so both platforms land in the same shape.
+
+Increments: posts and media are read ``since`` the newest one loaded minus ``lookback_days``;
+every post or medium read is followed into its comments, so comments and replies on recent
+posts keep arriving (merged by id) for that window. Messenger threads are listed newest-updated
+first until they are older than the window; the messages of each listed thread are re-read.
 """
 
 from __future__ import annotations
@@ -10,15 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dlt
-from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 
 from ingestion.sources.meta import settings as S
-from ingestion.sources.rest import api_client, pages, require
-
-
-def _paginator() -> JSONLinkPaginator:
-    # Graph pages link onwards with paging.next and omit it on the last page.
-    return JSONLinkPaginator(next_url_path="paging.next")
+from ingestion.sources.meta.helpers import GraphPaginator, epoch, since_param
+from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, pages, require
 
 
 @dlt.source(name="meta")
@@ -27,6 +27,10 @@ def meta_source(
     page_ids: list[str] | None = dlt.config.value,
     instagram_account_ids: list[str] | None = dlt.config.value,
     access_tokens: dict[str, str] | None = dlt.secrets.value,
+    lookback_days: float = 14.0,
+    max_attempts: int = 5,
+    max_wait_seconds: float = 900.0,
+    backoff_seconds: float = 2.0,
 ):
     """Graph API resources for the owned Facebook Pages and Instagram accounts.
 
@@ -35,14 +39,19 @@ def meta_source(
         page_ids: ids of the owned Facebook Pages.
         instagram_account_ids: ids of the owned Instagram professional accounts.
         access_tokens: a Page (or Instagram) access token per owned account id.
+        lookback_days: how far behind the newest loaded post each night re-reads.
+        max_attempts: tries per request (throttling codes 4/17/32/613, 5xx, broken bodies).
+        max_wait_seconds: longest single wait between tries.
+        backoff_seconds: first backoff step (doubles each try).
     """
     settings = {"base_url": base_url or S.DEFAULT_BASE_URL, "page_ids": page_ids or [],
                 "instagram_account_ids": instagram_account_ids or [],
-                "access_tokens": access_tokens}
+                "access_tokens": access_tokens, "lookback_days": lookback_days,
+                "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
     posts = page_posts(settings)
     conversations = page_conversations(settings)
     media = ig_media(settings)
-    return (
+    return as_parquet(
         posts,
         posts | post_comments(settings),
         conversations,
@@ -59,22 +68,37 @@ def _token(settings: dict, account_id: str) -> str:
 
 def _read(settings: dict, account_id: str, path: str, fields: str,
           extra: dict | None = None) -> Iterator[list[dict]]:
-    client = api_client(settings["base_url"], _token(settings, account_id))
+    client = api_client("meta", settings["base_url"], _token(settings, account_id),
+                        settings["policy"])
     params = {"fields": fields, "limit": S.LIMIT, **(extra or {})}
-    for items, _ in pages(client, path, _paginator(), params):
+    for items, _ in pages(client, path, GraphPaginator(), params):
         yield items
 
 
+def _windowed(settings: dict, account_id: str, path: str, fields: str, time_key: str,
+              context: dict) -> Iterator[list[dict]]:
+    """Pages of an edge that accepts ``since``; moves the account's cursor to the newest item."""
+    state = cursors("since")
+    newest = state.get(account_id)
+    window = since_param(newest, settings["lookback_days"])
+    for items in _read(settings, account_id, path, fields, window):
+        for item in items:
+            newest = max(newest or 0, epoch(item.get(time_key)) or 0) or None
+        yield [{**item, **context} for item in items]
+    if newest:
+        state[account_id] = newest
+
+
 @dlt.resource(name="page_posts", primary_key="id", write_disposition="merge")
-def page_posts(settings: dict) -> Iterator[dict]:
+def page_posts(settings: dict) -> Iterator[list[dict]]:
     """Posts in each owned Page's feed."""
     for page_id in settings["page_ids"]:
-        for items in _read(settings, page_id, f"{page_id}/feed", S.PAGE_POST_FIELDS):
-            yield [{**post, "page_id": page_id} for post in items]
+        yield from _windowed(settings, page_id, f"{page_id}/feed", S.PAGE_POST_FIELDS,
+                             "created_time", {"page_id": page_id})
 
 
 @dlt.transformer(name="post_comments", primary_key="id", write_disposition="merge")
-def post_comments(posts: list[dict], settings: dict) -> Iterator[dict]:
+def post_comments(posts: list[dict], settings: dict) -> Iterator[list[dict]]:
     """Comments and replies on each Page post, flat, replies with ``parent__id``."""
     for post in posts:
         for items in _read(settings, post["page_id"], f"{post['id']}/comments",
@@ -83,17 +107,27 @@ def post_comments(posts: list[dict], settings: dict) -> Iterator[dict]:
 
 
 @dlt.resource(name="page_conversations", primary_key="id", write_disposition="merge")
-def page_conversations(settings: dict) -> Iterator[dict]:
-    """Messenger threads of each owned Page."""
+def page_conversations(settings: dict) -> Iterator[list[dict]]:
+    """Messenger threads of each owned Page, newest-updated first, down to the window."""
+    state = cursors("updated")
     for page_id in settings["page_ids"]:
+        newest = state.get(page_id)
+        oldest_wanted = since_param(newest, settings["lookback_days"]).get("since")
         for items in _read(settings, page_id, f"{page_id}/conversations",
                            S.CONVERSATION_FIELDS, {"platform": "messenger"}):
+            times = [epoch(c.get("updated_time")) or 0 for c in items]
+            newest = max([newest or 0, *times]) or None
             yield [{**c, "page_id": page_id} for c in items]
+            # The edge cannot filter by time; it lists by update, newest first.
+            if oldest_wanted is not None and times and max(times) < oldest_wanted:
+                break
+        if newest:
+            state[page_id] = newest
 
 
 @dlt.transformer(name="conversation_messages", primary_key="id", write_disposition="merge",
                  columns={"to": {"data_type": "json"}})
-def conversation_messages(conversations: list[dict], settings: dict) -> Iterator[dict]:
+def conversation_messages(conversations: list[dict], settings: dict) -> Iterator[list[dict]]:
     """Messages of each Messenger thread (both directions)."""
     for conversation in conversations:
         for items in _read(settings, conversation["page_id"], f"{conversation['id']}/messages",
@@ -103,15 +137,15 @@ def conversation_messages(conversations: list[dict], settings: dict) -> Iterator
 
 
 @dlt.resource(name="ig_media", primary_key="id", write_disposition="merge")
-def ig_media(settings: dict) -> Iterator[dict]:
+def ig_media(settings: dict) -> Iterator[list[dict]]:
     """Media published by each owned Instagram account."""
     for account_id in settings["instagram_account_ids"]:
-        for items in _read(settings, account_id, f"{account_id}/media", S.IG_MEDIA_FIELDS):
-            yield [{**m, "account_id": account_id} for m in items]
+        yield from _windowed(settings, account_id, f"{account_id}/media", S.IG_MEDIA_FIELDS,
+                             "timestamp", {"account_id": account_id})
 
 
 @dlt.transformer(name="ig_comments", primary_key="id", write_disposition="merge")
-def ig_comments(media: list[dict], settings: dict) -> Iterator[dict]:
+def ig_comments(media: list[dict], settings: dict) -> Iterator[list[dict]]:
     """Comments on each medium, with nested replies flattened into rows with ``parent_id``."""
     for medium in media:
         for items in _read(settings, medium["account_id"], f"{medium['id']}/comments",

@@ -1,7 +1,9 @@
 """X API v2: mentions of the owned accounts, their posts and replies, DMs and keyword search.
 
-Every tweet row carries its author (from the page's ``includes.users`` expansion) as
-``author__*`` columns, so user public_metrics land with the tweets that name them.
+Every tweet row carries its author (from the page's ``includes.users`` expansion, with
+``public_metrics``) as ``author__*`` columns. Timelines and search read only what is newer
+than the last loaded id (``since_id``, per owned account); DM events have no ``since_id``, so
+their pages are read newest first until one reaches the last loaded event.
 """
 
 from __future__ import annotations
@@ -9,22 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dlt
-from dlt.sources.helpers.rest_client.paginators import JSONResponseCursorPaginator
 
-from ingestion.sources.rest import api_client, pages, require
+from ingestion.sources.rest import HttpPolicy, as_parquet, cursors, newest_id, pages, require
 from ingestion.sources.x import settings as S
-
-
-def _paginator() -> JSONResponseCursorPaginator:
-    return JSONResponseCursorPaginator(cursor_path="meta.next_token",
-                                       cursor_param="pagination_token")
-
-
-def _with_authors(items: list[dict], body: dict, author_key: str) -> Iterator[dict]:
-    users = {u["id"]: u for u in (body.get("includes") or {}).get("users", [])}
-    for item in items:
-        author = users.get(item.get(author_key))
-        yield {**item, "author": author} if author else item
+from ingestion.sources.x.helpers import client, paginator, with_authors
 
 
 @dlt.source(name="x")
@@ -34,6 +24,9 @@ def x_source(
     search_query: str | None = dlt.config.value,
     bearer_token: str | None = dlt.secrets.value,
     user_tokens: dict[str, str] | None = dlt.secrets.value,
+    max_attempts: int = 5,
+    max_wait_seconds: float = 900.0,
+    backoff_seconds: float = 2.0,
 ):
     """X API v2 resources for the owned accounts.
 
@@ -43,11 +36,15 @@ def x_source(
         search_query: recent-search query for brand and competitor keywords.
         bearer_token: app token for mentions, timelines and search.
         user_tokens: per-account user-context tokens, required for DM events.
+        max_attempts: tries per request (rate limits, 5xx, truncated bodies).
+        max_wait_seconds: longest single wait, e.g. for ``x-rate-limit-reset``.
+        backoff_seconds: first backoff step for 5xx and broken bodies (doubles each try).
     """
     settings = {"base_url": base_url or S.DEFAULT_BASE_URL, "account_ids": account_ids,
                 "search_query": search_query, "bearer_token": bearer_token,
-                "user_tokens": user_tokens}
-    return (
+                "user_tokens": user_tokens,
+                "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
+    return as_parquet(
         mentions(settings),
         posts(settings),
         dm_events(settings),
@@ -55,58 +52,82 @@ def x_source(
     )
 
 
-def _client(settings: dict):
-    return api_client(settings["base_url"],
-                      require(settings["bearer_token"], "x", "bearer_token", secret=True))
-
-
-def _timeline(settings: dict, endpoint: str) -> Iterator[dict]:
-    client = _client(settings)
+def _timeline(settings: dict, endpoint: str) -> Iterator[list[dict]]:
+    api = client(settings, require(settings["bearer_token"], "x", "bearer_token", secret=True))
+    since = cursors("since_id")
     for account_id in require(settings["account_ids"], "x", "account_ids"):
         params = {"max_results": S.MAX_RESULTS, "tweet.fields": S.TWEET_FIELDS,
                   "expansions": "author_id", "user.fields": S.USER_FIELDS}
-        for items, body in pages(client, f"/2/users/{account_id}/{endpoint}", _paginator(),
-                                 params):
-            for tweet in _with_authors(items, body, "author_id"):
-                yield {**tweet, "owned_account_id": account_id}
+        if since.get(account_id):
+            params["since_id"] = since[account_id]
+        newest = since.get(account_id)
+        for items, body in pages(api, f"/2/users/{account_id}/{endpoint}", paginator(), params):
+            rows = [{**t, "owned_account_id": account_id}
+                    for t in with_authors(items, body, "author_id")]
+            for row in rows:
+                newest = newest_id(newest, row["id"])
+            yield rows
+        if newest:
+            since[account_id] = newest
 
 
 @dlt.resource(name="mentions", primary_key=("owned_account_id", "id"),
               write_disposition="merge", columns=S.JSON_COLUMNS)
-def mentions(settings: dict) -> Iterator[dict]:
+def mentions(settings: dict) -> Iterator[list[dict]]:
     """Tweets mentioning an owned account (inbound), one row per account mentioned."""
     yield from _timeline(settings, "mentions")
 
 
 @dlt.resource(name="posts", primary_key="id", write_disposition="merge", columns=S.JSON_COLUMNS)
-def posts(settings: dict) -> Iterator[dict]:
+def posts(settings: dict) -> Iterator[list[dict]]:
     """The owned accounts' own tweets and replies (outbound)."""
     yield from _timeline(settings, "tweets")
 
 
 @dlt.resource(name="dm_events", primary_key=("owned_account_id", "id"),
               write_disposition="merge")
-def dm_events(settings: dict) -> Iterator[dict]:
+def dm_events(settings: dict) -> Iterator[list[dict]]:
     """Direct-message events of each owned account (both directions)."""
-    client = api_client(settings["base_url"], None)
+    api = client(settings, None)
     tokens = require(settings["user_tokens"], "x", "user_tokens", secret=True)
+    seen = cursors("last_event_id")
     for account_id in require(settings["account_ids"], "x", "account_ids"):
         token = require(tokens.get(account_id), "x", f"user_tokens.{account_id}", secret=True)
         params = {"max_results": S.MAX_RESULTS, "dm_event.fields": S.DM_EVENT_FIELDS,
                   "expansions": "sender_id", "user.fields": S.USER_FIELDS}
-        for items, body in pages(client, "/2/dm_events", _paginator(), params, token=token):
-            for event in _with_authors(items, body, "sender_id"):
-                yield {**event, "owned_account_id": account_id}
+        last, newest = seen.get(account_id), seen.get(account_id)
+        for items, body in pages(api, "/2/dm_events", paginator(), params, token=token):
+            rows = [{**e, "owned_account_id": account_id}
+                    for e in with_authors(items, body, "sender_id")]
+            for row in rows:
+                newest = newest_id(newest, row["id"])
+            yield rows
+            # The endpoint has no since_id: stop once a page reaches what the last night loaded
+            # (the rest of that page is merged by key, not lost).
+            if last and any(newest_id(last, r["id"]) == last for r in rows):
+                break
+        if newest:
+            seen[account_id] = newest
 
 
 @dlt.resource(name="search_results", primary_key="id", write_disposition="merge",
               columns=S.JSON_COLUMNS)
-def search_results(settings: dict) -> Iterator[dict]:
+def search_results(settings: dict) -> Iterator[list[dict]]:
     """Recent tweets matching the brand and competitor keyword query."""
     query = settings["search_query"]
     if not query:
         return
+    api = client(settings, require(settings["bearer_token"], "x", "bearer_token", secret=True))
+    since = cursors("since_id")
     params = {"query": query, "max_results": S.MAX_RESULTS, "tweet.fields": S.TWEET_FIELDS,
               "expansions": "author_id", "user.fields": S.USER_FIELDS}
-    for items, body in pages(_client(settings), "/2/tweets/search/recent", _paginator(), params):
-        yield from _with_authors(items, body, "author_id")
+    if since.get("query") and since.get("query_text") == query:
+        params["since_id"] = since["query"]
+    newest = params.get("since_id")
+    for items, body in pages(api, "/2/tweets/search/recent", paginator(), params):
+        rows = list(with_authors(items, body, "author_id"))
+        for row in rows:
+            newest = newest_id(newest, row["id"])
+        yield rows
+    if newest:
+        since.update(query=newest, query_text=query)
