@@ -14,10 +14,8 @@ with observations as (
     select 'x', sender_id, sender_followers_count, created_at
     from {{ ref('stg_x__dm_events') }}
     union all
-    -- owned accounts' own posts: picked up once staging delivers the author's followers
-    select 'x', author_id,
-        {{ column_or_null(ref('stg_x__posts'), 'author_followers_count', dbt.type_bigint()) }},
-        created_at
+    -- the owned accounts' own posts carry their follower counts
+    select 'x', author_id, author_followers_count, created_at
     from {{ ref('stg_x__posts') }}
     union all
     select 'mastodon', actor_id, actor_followers_count, created_at
@@ -26,9 +24,7 @@ with observations as (
     select 'mastodon', author_id, author_followers_count, created_at
     from {{ ref('stg_mastodon__tag_statuses') }}
     union all
-    select 'mastodon', author_id,
-        {{ column_or_null(ref('stg_mastodon__statuses'), 'author_followers_count', dbt.type_bigint()) }},
-        created_at
+    select 'mastodon', author_id, author_followers_count, created_at
     from {{ ref('stg_mastodon__statuses') }}
 ),
 

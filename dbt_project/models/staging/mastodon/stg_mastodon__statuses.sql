@@ -25,6 +25,7 @@ renamed as (
         content_text as text,
 
         -- numbers
+        {{ column_or_null(raw, 'account__followers_count', 'bigint') }} as author_followers_count,
         cast(favourites_count as bigint) as favourites_count,
         cast(reblogs_count as bigint) as reblogs_count,
         cast(replies_count as bigint) as replies_count,

@@ -32,6 +32,8 @@ renamed as (
         lang,
 
         -- numbers
+        {{ column_or_null(raw, 'author__public_metrics__followers_count', 'bigint') }}
+            as author_followers_count,
         cast(public_metrics__like_count as bigint) as like_count,
         cast(public_metrics__retweet_count as bigint) as retweet_count,
         cast(public_metrics__reply_count as bigint) as reply_count,
