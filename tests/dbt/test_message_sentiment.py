@@ -129,6 +129,10 @@ def test_messages_are_scored_once_and_new_ones_on_the_next_run(tmp_path: Path):
     con.execute("insert into intermediate.int_messages values "
                 "('x:1', 'Thanks, that worked! 👍', 'en'), "
                 "('x:2', 'Furchtbar, total kaputt.', null)")
+    con.execute("create schema config")
+    con.execute("create table config.sentiment_lexicon_overrides "
+                "(token varchar, valence double, reason varchar)")
+    con.execute("insert into config.sentiment_lexicon_overrides values ('kaputt', -2.5, 't')")
     con.close()
 
     _dbt_run_sentiment(warehouse, tmp_path)
@@ -146,3 +150,27 @@ def test_messages_are_scored_once_and_new_ones_on_the_next_run(tmp_path: Path):
     con.close()
     assert rows == [("x:1", "en", "positive"), ("x:2", "de", "negative"),
                     ("x:3", "de", "positive")]
+
+
+def _seed_overrides() -> tuple[tuple[str, float], ...]:
+    import csv
+
+    seed = REPO_ROOT / "dbt_project" / "seeds" / "sentiment_lexicon_overrides.csv"
+    with seed.open(encoding="utf-8") as fh:
+        return tuple(sorted((r["token"], float(r["valence"])) for r in csv.DictReader(fh)))
+
+
+def test_seeded_overrides_make_angry_emojis_and_contempt_negative_in_both_languages():
+    overrides = _seed_overrides()
+    for text, lang in (("Overpriced junk 🤬", "en"), ("Überteuerter Schrott 🤬", "de"),
+                       ("Brewly is a joke.", "en"), ("Wieder kaputt 😡", "de")):
+        assert sentiment.score_text(text, lang, overrides) < -0.05, text
+    # as shipped, VADER misses these; the override is what makes the difference
+    assert sentiment.score_text("Brewly is a joke.", "en") > 0
+    assert sentiment.score_text("🤬", "en") == 0
+
+
+def test_overrides_do_not_leak_into_scoring_without_them():
+    overrides = (("joke", -1.5),)
+    assert sentiment.score_text("what a joke", "en", overrides) < 0
+    assert sentiment.score_text("what a joke", "en") > 0

@@ -17,6 +17,7 @@ Configuration comes from dbt vars, passed in through the model config in _interm
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -135,7 +136,7 @@ def _inverse_normalize(compound: float, alpha: float = 15.0) -> float:
 
 
 @functools.cache
-def _analyzers():
+def _base_analyzers():
     vader = _vader_module()
 
     class GermanSentimentIntensityAnalyzer(vader.SentimentIntensityAnalyzer):
@@ -172,15 +173,38 @@ def _analyzers():
     return english, GermanSentimentIntensityAnalyzer(english)
 
 
-def score_text(text: str | None, lang: str | None) -> float | None:
+@functools.cache
+def _analyzers(overrides: tuple[tuple[str, float], ...] = ()):
+    """The English and German analyzers with the domain overrides applied to both.
+
+    An override replaces a word's valence (VADER scale, -4..4) or gives an emoji a valence of
+    its own (VADER's English emoji descriptions miss some: 🤬, 😡 and 👎 score 0 as shipped).
+    """
+    english, german = _base_analyzers()
+    if not overrides:
+        return english, german
+    english, german = copy.copy(english), copy.copy(german)
+    for analyzer in (english, german):
+        analyzer.lexicon = dict(analyzer.lexicon)
+        analyzer.emojis = dict(analyzer.emojis)
+        for token, valence in overrides:
+            # an overridden emoji stays itself instead of becoming its description
+            analyzer.emojis.pop(token, None)
+            analyzer.lexicon[token.lower()] = valence
+    return english, german
+
+
+def score_text(text: str | None, lang: str | None,
+               overrides: tuple[tuple[str, float], ...] = ()) -> float | None:
     """Compound sentiment in [-1, 1] of one message; None when there is no text to score.
 
     German ('de') uses the SentiWS lexicon; every other language the English VADER lexicon,
-    which still reads emojis, emoticons, capitals and exclamation marks.
+    which still reads emojis, emoticons, capitals and exclamation marks. ``overrides`` are
+    (token, valence) pairs from the sentiment_lexicon_overrides seed.
     """
     if text is None or not text.strip():
         return None
-    english, german = _analyzers()
+    english, german = _analyzers(overrides)
     analyzer = german if lang == "de" else english
     return float(analyzer.polarity_scores(text)["compound"])
 
@@ -206,12 +230,14 @@ def score_messages(
     negative_threshold: float = -0.05,
     languages: tuple[str, ...] | None = DEFAULT_DETECT_LANGUAGES,
     min_letters: int = DEFAULT_MIN_LETTERS_TO_DETECT,
+    overrides: dict[str, float] | None = None,
 ) -> pa.Table:
     """Score a batch of messages; returns a table in OUTPUT_SCHEMA, one row per input."""
+    frozen = tuple(sorted((overrides or {}).items()))
     langs, scores, labels = [], [], []
     for text, platform_lang in zip(texts, platform_langs, strict=True):
         lang = resolve_language(platform_lang, text, languages, min_letters)
-        score = score_text(text, lang)
+        score = score_text(text, lang, frozen)
         langs.append(lang)
         scores.append(score)
         labels.append(label_score(score, positive_threshold, negative_threshold))
@@ -235,6 +261,8 @@ def model(dbt, session):
         # Scored once: a message already in this table is never scored again.
         messages = messages.filter(f"message_key not in (select message_key from {dbt.this})")
     batch = messages.order("message_key").fetch_arrow_table()
+    rows = dbt.ref("sentiment_lexicon_overrides").fetch_arrow_table().to_pylist()
+    overrides = {str(r["token"]): float(r["valence"]) for r in rows}
     return score_messages(
         batch.column("message_key").to_pylist(),
         batch.column("text").to_pylist(),
@@ -243,4 +271,5 @@ def model(dbt, session):
         negative_threshold=float(dbt.config.get("sentiment_negative_threshold")),
         languages=tuple(languages) if languages else None,
         min_letters=int(dbt.config.get("sentiment_min_letters_to_detect")),
+        overrides=overrides,
     )
