@@ -1,5 +1,4 @@
 {%- set raw = source('x', 'search_results') -%}
-{%- set referenced_tweets = column_or_null(raw, 'referenced_tweets', 'varchar') -%}
 
 with
 
@@ -18,13 +17,7 @@ renamed as (
         cast(conversation_id as varchar) as conversation_id,
         cast(author_id as varchar) as author_id,
         {{ column_or_null(raw, 'in_reply_to_user_id', 'varchar') }} as in_reply_to_user_id,
-        -- X lists at most a replied_to and a quoted reference, so the first two elements suffice
-        case
-            when {{ json_text(referenced_tweets, '$[0].type') }} = 'replied_to'
-                then {{ json_text(referenced_tweets, '$[0].id') }}
-            when {{ json_text(referenced_tweets, '$[1].type') }} = 'replied_to'
-                then {{ json_text(referenced_tweets, '$[1].id') }}
-        end as replied_to_tweet_id,
+        {{ x_replied_to_tweet_id(raw) }} as replied_to_tweet_id,
 
         -- text
         author__username as author_username,
@@ -33,11 +26,7 @@ renamed as (
 
         -- numbers
         cast(author__public_metrics__followers_count as bigint) as author_followers_count,
-        cast(public_metrics__like_count as bigint) as like_count,
-        cast(public_metrics__retweet_count as bigint) as retweet_count,
-        cast(public_metrics__reply_count as bigint) as reply_count,
-        cast(public_metrics__quote_count as bigint) as quote_count,
-        cast(public_metrics__impression_count as bigint) as impression_count,
+        {{ x_public_metrics() }}
 
         -- timestamps
         {{ to_utc('created_at') }} as created_at
