@@ -3,6 +3,8 @@
     rapport demo [--interactions N] [--seed S]   generate, replay, run the nightly job, summarise
     rapport generate --out DIR [--interactions N] [--seed S]
     rapport replay [--payloads DIR] [--port P]   serve demo payloads for `dagster dev`
+    rapport backfill --start DAY --end DAY [--dbt-full-refresh]
+                                                 re-read and rebuild days (UTC, end included)
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ def run_nightly() -> bool:
     A failed night is recorded in the serving status (as the failure sensor does for runs
     launched by the Dagster daemon), so BI sees that its data is from the last good night.
     """
+    return _execute("nightly")
+
+
+def run_backfill(start: str, end: str, dbt_full_refresh: bool = False) -> bool:
+    """Execute the real backfill job for the days ``start``..``end`` (UTC, both included)
+    in this process; True if it succeeded. The same as launching it from the Dagster UI."""
+    return _execute("backfill", {"start": start, "end": end,
+                                 "dbt_full_refresh": dbt_full_refresh})
+
+
+def _execute(job: str, run_config: dict | None = None) -> bool:
     from dagster import DagsterInstance
 
     from ingestion.settings import serving_dir
@@ -48,13 +61,22 @@ def run_nightly() -> bool:
         instance = DagsterInstance.get()
     else:
         instance = DagsterInstance.ephemeral()
-    result = defs.resolve_job_def("nightly").execute_in_process(instance=instance,
-                                                               raise_on_error=False)
+    result = defs.resolve_job_def(job).execute_in_process(run_config=run_config,
+                                                         instance=instance,
+                                                         raise_on_error=False)
     if not result.success:
         failed = sorted({e.step_key for e in result.all_events if e.is_step_failure})
         record_failure(serving_dir(), result.run_id,
-                       f"nightly run {result.run_id} failed in {', '.join(failed) or 'a step'}")
+                       f"{job} run {result.run_id} failed in {', '.join(failed) or 'a step'}")
     return result.success
+
+
+def backfill(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    ok = run_backfill(args.start, args.end, args.dbt_full_refresh)
+    print(f"backfill {args.start}..{args.end} {'succeeded' if ok else 'FAILED'} in "
+          f"{time.perf_counter() - started:.0f}s")
+    return 0 if ok else 1
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -145,11 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("replay")
     p.add_argument("--payloads")
     p.add_argument("--port", type=int, default=8765)
+    p = sub.add_parser("backfill", help="re-read and rebuild a range of days")
+    p.add_argument("--start", required=True, help="first day, YYYY-MM-DD (UTC)")
+    p.add_argument("--end", required=True, help="last day, included, YYYY-MM-DD (UTC)")
+    p.add_argument("--dbt-full-refresh", action="store_true",
+                   help="rebuild the incremental dbt models from scratch as well")
     args = parser.parse_args(argv)
     if args.command == "generate":
         generate(args)
         return 0
-    return {"demo": demo, "replay": replay}[args.command](args)
+    return {"demo": demo, "replay": replay, "backfill": backfill}[args.command](args)
 
 
 if __name__ == "__main__":

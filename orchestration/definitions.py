@@ -11,7 +11,7 @@ from orchestration.assets.ingestion import raw_assets
 from orchestration.assets.publish import MART_KEYS, PUBLISHED, published_marts
 from orchestration.checks import quality_checks
 from orchestration.resources import RESOURCES
-from orchestration.schedules import nightly_job, nightly_schedule
+from orchestration.schedules import backfill_job, nightly_job, nightly_schedule
 from orchestration.sensors import nightly_failure, shitstorm_alerts
 
 # A nightly product: marts and the published copy older than a day and a bit are stale.
@@ -22,7 +22,7 @@ NIGHTLY_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
 _defs = Definitions(
     assets=[*raw_assets, rapport_dbt_assets, published_marts],
     asset_checks=[*quality_checks],
-    jobs=[nightly_job],
+    jobs=[nightly_job, backfill_job],
     schedules=[nightly_schedule],
     sensors=[
         nightly_failure,

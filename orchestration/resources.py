@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dlt import DagsterDltResource
 
 from ingestion.settings import REPO_ROOT
+from orchestration.assets.window import BackfillWindow
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
@@ -29,4 +30,6 @@ def dbt_executable() -> str:
 RESOURCES = {
     "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
     "dlt": DagsterDltResource(),
+    # Empty: every run is the incremental night unless a backfill's run config sets days.
+    "backfill": BackfillWindow(),
 }

@@ -13,8 +13,10 @@ Only files changed since the last successful load are read (incremental on
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import json as stdjson
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from dlt.common import json
 from dlt.sources.filesystem import FileItemDict, filesystem
 
 from ingestion.sources.rest import require
+from ingestion.sources.validation import FUTURE_TOLERANCE, Rejected, check_text
 
 SUPPORTED = (".csv", ".jsonl")
 # Rows per Arrow table handed to dlt: big enough to be fast, small enough to stay flat in memory.
@@ -49,6 +52,7 @@ class ExportTable:
     primary_key: tuple[str, ...]
     required: tuple[str, ...]
     timestamps: tuple[str, ...] = ()
+    allowed: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def hints(self) -> dict:
         """dlt hints: merge on the key; of one key read twice in a night, the later row wins."""
@@ -75,7 +79,10 @@ def parse_time(value: str, column: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise Quarantine(f"{column} is not an ISO-8601 time: {value[:60]!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if parsed > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise Quarantine(f"{column} is in the future: {value[:60]!r}")
+    return parsed
 
 
 def _text(value: object) -> str | None:
@@ -92,6 +99,18 @@ def validate(row: dict, table: ExportTable) -> dict:
     missing = [c for c in table.required if clean.get(c) is None]
     if missing:
         raise Quarantine(f"missing {', '.join(missing)}")
+    # A JSON object, list or true/false in a key column would load as its JSON text.
+    for column in table.required:
+        if isinstance(row[column], dict | list | bool):
+            raise Quarantine(f"{column} is not text or a number")
+    try:
+        check_text(clean)
+    except Rejected as exc:
+        raise Quarantine(str(exc)) from None
+    for column, values in table.allowed:
+        if clean.get(column) is not None and clean[column] not in values:
+            raise Quarantine(f"{column} is not one of {', '.join(values)}: "
+                             f"{clean[column][:60]!r}")
     for column in table.timestamps:
         if clean.get(column) is not None:
             clean[column] = parse_time(clean[column], column)
@@ -100,7 +119,7 @@ def validate(row: dict, table: ExportTable) -> dict:
 
 def _records(name: str, data: bytes) -> Iterator[tuple[int, str, dict | str]]:
     """``(line, raw text, row or reason)`` for every record of one export file."""
-    text = data.decode("utf-8-sig", errors="surrogateescape")
+    text = _decode(data)
     lines = io.StringIO(text, newline="").readlines()
     if name.endswith(".jsonl"):
         for number, line in enumerate(lines, start=1):
@@ -133,11 +152,25 @@ def _records(name: str, data: bytes) -> Iterator[tuple[int, str, dict | str]]:
         yield 0, "", f"unsupported file type (expected one of {', '.join(SUPPORTED)})"
 
 
+def _decode(data: bytes) -> str:
+    # A UTF-16 export (BOM first, as spreadsheet tools save "Unicode text") is decoded as
+    # such; anything else is read as UTF-8, and bytes that are not quarantine their row.
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    return data.decode("utf-8-sig", errors="surrogateescape")
+
+
 def _json_record(line: str) -> dict | str:
     try:
         value = json.loads(line)
     except ValueError as exc:
-        return f"invalid JSON: {str(exc)[:80]}"
+        try:  # orjson refuses lone surrogate escapes; screening names that reason instead
+            value = stdjson.loads(line)
+        except ValueError:
+            return f"invalid JSON: {str(exc)[:80]}"
     return value if isinstance(value, dict) else "not a JSON object"
 
 

@@ -18,6 +18,7 @@ where they were.
 
 from __future__ import annotations
 
+import json as stdjson
 import logging
 import time
 from collections.abc import Iterator
@@ -86,11 +87,20 @@ def _json_body(response: Response) -> Any:
         try:
             cached = json.loadb(response.content)
         except (ValueError, TypeError):
-            cached = _BROKEN
+            cached = _lenient_json(response.content)
         response._rapport_json = cached  # type: ignore[attr-defined]
         if cached is not _BROKEN:
             response.json = lambda **_: cached  # type: ignore[method-assign]
     return cached
+
+
+def _lenient_json(content: bytes) -> Any:
+    # orjson refuses a whole page for one lone surrogate escape (\ud800) in one item; the
+    # standard parser reads it, and item screening quarantines just that item.
+    try:
+        return stdjson.loads(content.decode("utf-8"))
+    except (ValueError, TypeError):
+        return _BROKEN
 
 
 def _graph_error_code(response: Response) -> int | None:

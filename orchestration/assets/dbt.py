@@ -14,6 +14,7 @@ from dagster_dbt import (
 
 from ingestion.pipelines import ensure_warehouse_dir
 from orchestration.assets.ingestion import DUCKDB_POOL
+from orchestration.assets.window import BackfillWindow
 from orchestration.resources import dbt_project
 
 
@@ -35,10 +36,15 @@ class LayerTranslator(DagsterDbtTranslator):
                                               enable_source_metadata=False)),
     pool=DUCKDB_POOL,
 )
-def rapport_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource):
-    """Seeds, staging, intermediate and mart models, built and tested with `dbt build`."""
+def rapport_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource,
+                       backfill: BackfillWindow):
+    """Seeds, staging, intermediate and mart models, built and tested with `dbt build`.
+
+    Incremental models re-process their lookback (var ``lookback_days``) every run; a backfill
+    passes its window as the vars ``window_start``/``window_end`` so they re-process it too.
+    """
     ensure_warehouse_dir()
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    invocation = dbt.cli(["build", *backfill.dbt_args()], context=context, raise_on_error=False)
     yield from invocation.stream()
     if not invocation.is_successful():
         # Failed models or tests are not transient: retrying the build cannot fix the data.

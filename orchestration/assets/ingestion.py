@@ -6,9 +6,13 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.pipelines import SOURCES, dataset_name, ensure_warehouse_dir, make_pipeline
+from orchestration.assets.window import BackfillWindow
 
 # Every asset that writes the DuckDB file runs in this pool; its limit is 1 (dagster.yaml).
 DUCKDB_POOL = "duckdb_writer"
+# Sources that can re-read a time range (API sources); the file sources (inbox, crm) pick up
+# new files by modification date whatever the run, so a backfill leaves them incremental.
+WINDOWED_SOURCES = frozenset({"x", "meta", "mastodon"})
 
 
 class RawTableTranslator(DagsterDltTranslator):
@@ -39,10 +43,14 @@ def _source_assets(name: str) -> AssetsDefinition:
         dagster_dlt_translator=RawTableTranslator(),
         pool=DUCKDB_POOL,
     )
-    def _assets(context: AssetExecutionContext, dlt: DagsterDltResource):
+    def _assets(context: AssetExecutionContext, dlt: DagsterDltResource,
+                backfill: BackfillWindow):
         # Built anew at run time so settings are read when the run starts, not at import.
         ensure_warehouse_dir()
-        yield from dlt.run(context=context, dlt_source=SOURCES[name](),
+        window = backfill.source_args() if name in WINDOWED_SOURCES else {}
+        if window:
+            context.log.info(f"backfill of {name}: {window['start']} to {window['end']}")
+        yield from dlt.run(context=context, dlt_source=SOURCES[name](**window),
                            dlt_pipeline=make_pipeline(name))
 
     return _assets

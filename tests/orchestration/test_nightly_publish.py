@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -38,18 +39,19 @@ def test_failing_check_blocks_publishing_and_bi_keeps_the_last_good_night(
     assert {"fct_conversations", "fct_interactions", "fct_mrm", "mart_mrm_daily"} <= set(good)
     assert published.last_attempt_status == "published"
 
-    # The inbox tool starts exporting a platform nobody configured: a dbt test fails.
-    bad = data / "payloads" / "inbox" / "inbox_export_2026-11-01.csv"
-    header = (data / "payloads" / "inbox").glob("inbox_export_*.csv").__next__() \
-        .read_text(encoding="utf-8").splitlines()[0]
-    bad.write_text(header + "\nm-1,myspace,1,social,,,,open,2026-11-01T10:00:00Z,\n",
-                   encoding="utf-8")
+    # A new mention arrives with blank text: it loads, and the raw quality check refuses it.
+    page_file = next((data / "payloads" / "x").rglob("mentions/first.json"))
+    page = json.loads(page_file.read_text(encoding="utf-8"))
+    newest = max(int(t["id"]) for t in page["body"]["data"])
+    blank = {**page["body"]["data"][0], "id": str(newest + 1), "text": "   "}
+    blank["conversation_id"] = blank["id"]
+    blank.pop("referenced_tweets", None)
+    page["body"]["data"].insert(0, blank)
+    page_file.write_text(json.dumps(page), encoding="utf-8")
     assert not run_nightly_on(data, warehouse)
 
     assert serving_digest(serving) == good
     status = read_status(serving)
     assert status.last_attempt_status == "failed"
     assert status.published_at == published.published_at
-    # caught by the raw inbox quality check (or, failing that, by dbt's accepted_values test)
-    assert any(step in (status.last_failure or "")
-               for step in ("raw_inbox_quality", "rapport_dbt_assets"))
+    assert "raw_x_quality" in (status.last_failure or "")

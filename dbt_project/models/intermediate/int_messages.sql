@@ -1,5 +1,14 @@
 -- All platforms' messages in one shape: one row per message (post, comment, reply, mention,
 -- DM, keyword or hashtag post), deduplicated across the endpoints that return it.
+-- Incremental: every run computes all messages (threads need their parents) but rewrites only
+-- new ones and the var('lookback_days') before them (macro incremental_reprocess).
+
+{{ config(
+    materialized='incremental',
+    unique_key='message_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 
 with recursive
 
@@ -276,4 +285,8 @@ final as (
         and unioned.author_id = author_owned.account_id
 )
 
+{% if is_incremental() %}
+{{ incremental_reprocess('final', 'message_key', 'created_at') }}
+{% else %}
 select * from final
+{% endif %}

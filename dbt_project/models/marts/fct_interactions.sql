@@ -1,4 +1,13 @@
 -- One row per message or reaction on any platform: volumes by platform, type, direction, day.
+-- Incremental like int_messages: new interactions and var('lookback_days') before them are
+-- rewritten each run (macro incremental_reprocess).
+
+{{ config(
+    materialized='incremental',
+    unique_key='interaction_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 
 with messages as (
     select * from {{ ref('int_messages_threaded') }}
@@ -35,21 +44,29 @@ unioned as (
         actor_id,
         created_at
     from reactions
+),
+
+final as (
+    select
+        -- ids
+        interaction_id,
+        {{ contact_key("platform", "person_id") }} as contact_key,
+        owned_account_id,
+        conversation_id,
+        -- classification
+        platform,
+        medium,
+        interaction_type,
+        direction,
+        is_directed_at_brand,
+        -- timestamps
+        created_at,
+        cast(created_at as date) as created_on
+    from unioned
 )
 
-select
-    -- ids
-    interaction_id,
-    {{ contact_key("platform", "person_id") }} as contact_key,
-    owned_account_id,
-    conversation_id,
-    -- classification
-    platform,
-    medium,
-    interaction_type,
-    direction,
-    is_directed_at_brand,
-    -- timestamps
-    created_at,
-    cast(created_at as date) as created_on
-from unioned
+{% if is_incremental() %}
+{{ incremental_reprocess('final', 'interaction_id', 'created_at') }}
+{% else %}
+select * from final
+{% endif %}

@@ -1,8 +1,9 @@
 """Exports of the social inbox tool: one row per inbound message with team, assignee and tags.
 
 CSV or JSONL files in a drop folder or bucket; only files new or changed since the last
-successful load are read. Rows without ``message_id``, ``platform`` or a readable
-``received_at`` go to ``inbox_messages_quarantine`` with file, line and reason.
+successful load are read. Rows without ``message_id``, ``platform``, ``account_id``, ``status``
+or a readable ``received_at``, or with a platform or status the warehouse does not know, go to
+``inbox_messages_quarantine`` with file, line and reason.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from ingestion.sources.files import ExportTable, export_resource
 def inbox_table(file_glob: str = "*") -> ExportTable:
     """The declared schema of inbox exports."""
     return ExportTable(name="inbox_messages", file_glob=file_glob, primary_key=("message_id",),
-                       required=("message_id", "platform", "received_at"),
-                       timestamps=("received_at", "closed_at"))
+                       required=("message_id", "platform", "account_id", "status",
+                                 "received_at"),
+                       timestamps=("received_at", "closed_at"),
+                       # what staging accepts (stg_inbox__messages tests)
+                       allowed=(("platform", ("x", "facebook", "instagram", "mastodon")),
+                                ("status", ("open", "closed"))))
 
 
 @dlt.source(name="inbox")

@@ -11,12 +11,15 @@ federated posts are merged by id.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import dlt
 
 from ingestion.sources.mastodon import settings as S
-from ingestion.sources.mastodon.helpers import paged, status_lookback_id, with_text
+from ingestion.sources.mastodon.helpers import paged, snowflake_at, status_lookback_id, with_text
 from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, newest_id, require
+from ingestion.sources.validation import VERSIONED, Screen
+from ingestion.sources.window import Window, backfill_window, parse_time
 
 
 @dlt.source(name="mastodon")
@@ -29,6 +32,8 @@ def mastodon_source(
     max_attempts: int = 5,
     max_wait_seconds: float = 900.0,
     backoff_seconds: float = 2.0,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
 ):
     """Mastodon resources for the owned accounts on one instance.
 
@@ -41,8 +46,13 @@ def mastodon_source(
         max_attempts: tries per request (429 until ``X-RateLimit-Reset``, 5xx, broken bodies).
         max_wait_seconds: longest single wait between tries.
         backoff_seconds: first backoff step (doubles each try).
+        start: with ``end``, a backfill: read what was created in ``[start, end)`` instead of
+            what is new (statuses from the ``min_id`` of ``start``; notifications, whose ids
+            are not time-ordered, walking back to ``start``); the cursors are kept as they are.
+        end: the end of the backfill window (exclusive).
     """
-    settings = {"base_url": base_url, "account_ids": account_ids, "hashtags": hashtags or [],
+    settings = {"window": backfill_window(start, end, "mastodon"),
+                "base_url": base_url, "account_ids": account_ids, "hashtags": hashtags or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
                 "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
     return as_parquet(notifications(settings), statuses(settings), tag_statuses(settings))
@@ -61,13 +71,21 @@ def _client(settings: dict, token: str | None = None):
 
 
 def _incremental(settings: dict, token: str, path: str, key: str, params: dict,
-                 lookback: bool) -> Iterator[list[dict]]:
-    """Pages of a timeline newer than ``key``'s cursor; moves the cursor to the newest id."""
+                 lookback: bool, screen: Screen) -> Iterator[list[dict]]:
+    """Pages of a timeline newer than ``key``'s cursor; moves the cursor to the newest id.
+
+    In a backfill, the pages of the window instead, leaving the cursor alone. Only valid items
+    come out (and move the cursor); ``screen`` holds the others for the resource to yield."""
+    if settings["window"]:
+        # the status timelines (those with a lookback) are the ones with snowflake ids
+        yield from _backfill(settings, token, path, params, by_id=lookback, screen=screen)
+        return
     state = cursors("min_id")
     last = state.get(key)
     since = status_lookback_id(last, settings["lookback_days"]) if lookback else last
     newest = last
     for items in paged(_client(settings, token), path, params, since):
+        items = screen(items, path)
         for item in items:
             newest = newest_id(newest, item["id"])
         yield items
@@ -75,34 +93,59 @@ def _incremental(settings: dict, token: str, path: str, key: str, params: dict,
         state[key] = newest
 
 
+def _backfill(settings: dict, token: str, path: str, params: dict, by_id: bool,
+              screen: Screen) -> Iterator[list[dict]]:
+    """The items of a timeline created in the backfill window.
+
+    Status ids are time-ordered snowflakes, so status timelines start at the ``min_id`` of the
+    window's start and walk forward until past its end; notification ids are not, so those
+    are read newest first back to the window's start."""
+    window: Window = settings["window"]
+    min_id = snowflake_at(window.start) if by_id else None
+    for items in paged(_client(settings, token), path, params, min_id):
+        items = screen(items, path)
+        times = [parse_time(i.get("created_at")) for i in items]
+        yield [i for i, t in zip(items, times, strict=True) if window.contains(t)]
+        known = [t for t in times if t is not None]
+        if known and (max(known) >= window.end if by_id else min(known) < window.start):
+            break
+
+
 @dlt.resource(name="notifications", primary_key=("owned_account_id", "id"),
-              write_disposition="merge")
-def notifications(settings: dict) -> Iterator[list[dict]]:
+              write_disposition="merge", columns=VERSIONED)
+def notifications(settings: dict) -> Iterator[object]:
     """Notifications of every type (mentions, favourites, reblogs, follows) per owned account."""
+    screen = Screen(S.NOTIFICATION_RULES)
     for account_id, token in _accounts(settings):
         params = {"limit": S.LIMIT, "types[]": list(S.NOTIFICATION_TYPES)}
         for items in _incremental(settings, token, "/api/v1/notifications", account_id, params,
-                                  lookback=False):
+                                  lookback=False, screen=screen):
             yield [{**n, "status": with_text(n.get("status")), "owned_account_id": account_id}
                    for n in items]
+            yield from screen.rejected()
 
 
-@dlt.resource(name="statuses", primary_key="id", write_disposition="merge")
-def statuses(settings: dict) -> Iterator[list[dict]]:
+@dlt.resource(name="statuses", primary_key="id", write_disposition="merge", columns=VERSIONED)
+def statuses(settings: dict) -> Iterator[object]:
     """The owned accounts' own statuses, public posts, replies and direct messages."""
+    screen = Screen(S.STATUS_RULES)
     for account_id, token in _accounts(settings):
         for items in _incremental(settings, token, f"/api/v1/accounts/{account_id}/statuses",
-                                  account_id, {"limit": S.LIMIT}, lookback=True):
+                                  account_id, {"limit": S.LIMIT}, lookback=True, screen=screen):
             yield [{**with_text(s), "owned_account_id": account_id} for s in items]
+            yield from screen.rejected()
 
 
-@dlt.resource(name="tag_statuses", primary_key=("hashtag", "id"), write_disposition="merge")
-def tag_statuses(settings: dict) -> Iterator[list[dict]]:
+@dlt.resource(name="tag_statuses", primary_key=("hashtag", "id"), write_disposition="merge",
+              columns=VERSIONED)
+def tag_statuses(settings: dict) -> Iterator[object]:
     """Public statuses of each configured hashtag timeline."""
     if not settings["hashtags"]:
         return
+    screen = Screen(S.STATUS_RULES)
     token = next(_accounts(settings))[1]
     for hashtag in settings["hashtags"]:
         for items in _incremental(settings, token, f"/api/v1/timelines/tag/{hashtag}", hashtag,
-                                  {"limit": S.LIMIT}, lookback=True):
+                                  {"limit": S.LIMIT}, lookback=True, screen=screen):
             yield [{**with_text(s), "hashtag": hashtag} for s in items]
+            yield from screen.rejected()

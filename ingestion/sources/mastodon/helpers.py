@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from html.parser import HTMLParser
 
 from dlt.sources.helpers.rest_client import RESTClient
@@ -30,6 +31,11 @@ def paged(client: RESTClient, path: str, params: dict, min_id: str | None
         yield items
 
 
+def snowflake_at(moment: datetime) -> str:
+    """The smallest status id of ``moment`` (ids are time-ordered snowflakes)."""
+    return str(int(moment.timestamp() * 1000) << _SNOWFLAKE_SHIFT)
+
+
 def status_lookback_id(min_id: str | None, lookback_days: float) -> str | None:
     """A status id ``lookback_days`` older than ``min_id`` (ids are time-ordered snowflakes)."""
     if min_id is None or not min_id.isdigit():
@@ -39,16 +45,28 @@ def status_lookback_id(min_id: str | None, lookback_days: float) -> str | None:
 
 
 class _TextExtractor(HTMLParser):
+    # Script and style bodies are code, not words anyone wrote: kept in ``content``, never in
+    # the text that sentiment and relevance read.
+    _CODE = ("script", "style")
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self._in_code = 0
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self._CODE:
+            self._in_code += 1
         if tag in ("br", "p") and self.parts:
             self.parts.append("\n")
 
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._CODE and self._in_code:
+            self._in_code -= 1
+
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self._in_code:
+            self.parts.append(data)
 
 
 def html_to_text(html: str | None) -> str | None:

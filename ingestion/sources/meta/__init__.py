@@ -13,12 +13,15 @@ first until they are older than the window; the messages of each listed thread a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import dlt
 
 from ingestion.sources.meta import settings as S
 from ingestion.sources.meta.helpers import GraphPaginator, epoch, since_param
 from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, pages, require
+from ingestion.sources.validation import VERSIONED, Screen, is_quarantine
+from ingestion.sources.window import backfill_window
 
 
 @dlt.source(name="meta")
@@ -31,6 +34,8 @@ def meta_source(
     max_attempts: int = 5,
     max_wait_seconds: float = 900.0,
     backoff_seconds: float = 2.0,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
 ):
     """Graph API resources for the owned Facebook Pages and Instagram accounts.
 
@@ -43,8 +48,13 @@ def meta_source(
         max_attempts: tries per request (throttling codes 4/17/32/613, 5xx, broken bodies).
         max_wait_seconds: longest single wait between tries.
         backoff_seconds: first backoff step (doubles each try).
+        start: with ``end``, a backfill: read posts and media created in ``[start, end)``
+            (``since``/``until``) with all their comments, and Messenger threads updated since
+            ``start``, instead of what is new; the cursors are kept as they are.
+        end: the end of the backfill window (exclusive).
     """
-    settings = {"base_url": base_url or S.DEFAULT_BASE_URL, "page_ids": page_ids or [],
+    settings = {"window": backfill_window(start, end, "meta"),
+                "base_url": base_url or S.DEFAULT_BASE_URL, "page_ids": page_ids or [],
                 "instagram_account_ids": instagram_account_ids or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
                 "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
@@ -76,85 +86,131 @@ def _read(settings: dict, account_id: str, path: str, fields: str,
 
 
 def _windowed(settings: dict, account_id: str, path: str, fields: str, time_key: str,
-              context: dict) -> Iterator[list[dict]]:
-    """Pages of an edge that accepts ``since``; moves the account's cursor to the newest item."""
+              context: dict, screen: Screen) -> Iterator[object]:
+    """Pages of an edge that accepts ``since``; moves the account's cursor to the newest item.
+
+    Items are screened first: a future or broken time must never move the cursor."""
     state = cursors("since")
     newest = state.get(account_id)
-    window = since_param(newest, settings["lookback_days"])
+    backfill = settings["window"]
+    # Graph's until is inclusive; the window's end is not.
+    window = ({"since": int(backfill.start.timestamp()),
+               "until": int(backfill.end.timestamp()) - 1}
+              if backfill else since_param(newest, settings["lookback_days"]))
     for items in _read(settings, account_id, path, fields, window):
+        items = screen([_with(i, context) for i in items], f"/{path}")
+        yield from screen.rejected()
         for item in items:
             newest = max(newest or 0, epoch(item.get(time_key)) or 0) or None
-        yield [{**item, **context} for item in items]
-    if newest:
+        yield items
+    if newest and not backfill:
         state[account_id] = newest
 
 
-@dlt.resource(name="page_posts", primary_key="id", write_disposition="merge")
-def page_posts(settings: dict) -> Iterator[list[dict]]:
+def _with(item: object, context: dict) -> object:
+    # Context is added to objects only; anything else is left for screening to quarantine.
+    return {**item, **context} if isinstance(item, dict) else item
+
+
+@dlt.resource(name="page_posts", primary_key="id", write_disposition="merge",
+              columns=VERSIONED)
+def page_posts(settings: dict) -> Iterator[object]:
     """Posts in each owned Page's feed."""
+    screen = Screen(S.PAGE_POST_RULES)
     for page_id in settings["page_ids"]:
         yield from _windowed(settings, page_id, f"{page_id}/feed", S.PAGE_POST_FIELDS,
-                             "created_time", {"page_id": page_id})
+                             "created_time", {"page_id": page_id}, screen)
 
 
-@dlt.transformer(name="post_comments", primary_key="id", write_disposition="merge")
-def post_comments(posts: list[dict], settings: dict) -> Iterator[list[dict]]:
+@dlt.transformer(name="post_comments", primary_key="id", write_disposition="merge",
+                 columns=VERSIONED)
+def post_comments(posts: list[dict], settings: dict) -> Iterator[object]:
     """Comments and replies on each Page post, flat, replies with ``parent__id``."""
+    if is_quarantine(posts):
+        return
+    screen = Screen(S.COMMENT_RULES)
     for post in posts:
-        for items in _read(settings, post["page_id"], f"{post['id']}/comments",
-                           S.COMMENT_FIELDS, {"filter": "stream"}):
-            yield [{**c, "post_id": post["id"], "page_id": post["page_id"]} for c in items]
+        path = f"{post['id']}/comments"
+        for items in _read(settings, post["page_id"], path, S.COMMENT_FIELDS,
+                           {"filter": "stream"}):
+            context = {"post_id": post["id"], "page_id": post["page_id"]}
+            yield screen([_with(c, context) for c in items], f"/{path}")
+            yield from screen.rejected()
 
 
-@dlt.resource(name="page_conversations", primary_key="id", write_disposition="merge")
-def page_conversations(settings: dict) -> Iterator[list[dict]]:
+@dlt.resource(name="page_conversations", primary_key="id", write_disposition="merge",
+              columns=VERSIONED)
+def page_conversations(settings: dict) -> Iterator[object]:
     """Messenger threads of each owned Page, newest-updated first, down to the window."""
+    screen = Screen(S.CONVERSATION_RULES)
     state = cursors("updated")
     for page_id in settings["page_ids"]:
         newest = state.get(page_id)
-        oldest_wanted = since_param(newest, settings["lookback_days"]).get("since")
+        backfill = settings["window"]
+        oldest_wanted = (int(backfill.start.timestamp()) if backfill
+                         else since_param(newest, settings["lookback_days"]).get("since"))
         for items in _read(settings, page_id, f"{page_id}/conversations",
                            S.CONVERSATION_FIELDS, {"platform": "messenger"}):
+            items = screen([_with(c, {"page_id": page_id}) for c in items],
+                           f"/{page_id}/conversations")
+            yield from screen.rejected()
             times = [epoch(c.get("updated_time")) or 0 for c in items]
             newest = max([newest or 0, *times]) or None
-            yield [{**c, "page_id": page_id} for c in items]
+            yield items
             # The edge cannot filter by time; it lists by update, newest first.
             if oldest_wanted is not None and times and max(times) < oldest_wanted:
                 break
-        if newest:
+        if newest and not backfill:
             state[page_id] = newest
 
 
 @dlt.transformer(name="conversation_messages", primary_key="id", write_disposition="merge",
-                 columns={"to": {"data_type": "json"}})
-def conversation_messages(conversations: list[dict], settings: dict) -> Iterator[list[dict]]:
+                 columns={"to": {"data_type": "json"}, **VERSIONED})
+def conversation_messages(conversations: list[dict], settings: dict) -> Iterator[object]:
     """Messages of each Messenger thread (both directions)."""
+    if is_quarantine(conversations):
+        return
+    screen = Screen(S.MESSAGE_RULES)
     for conversation in conversations:
-        for items in _read(settings, conversation["page_id"], f"{conversation['id']}/messages",
-                           S.MESSAGE_FIELDS):
-            yield [{**m, "conversation_id": conversation["id"],
-                    "page_id": conversation["page_id"]} for m in items]
+        path = f"{conversation['id']}/messages"
+        for items in _read(settings, conversation["page_id"], path, S.MESSAGE_FIELDS):
+            context = {"conversation_id": conversation["id"], "page_id": conversation["page_id"]}
+            yield screen([_with(m, context) for m in items], f"/{path}")
+            yield from screen.rejected()
 
 
-@dlt.resource(name="ig_media", primary_key="id", write_disposition="merge")
-def ig_media(settings: dict) -> Iterator[list[dict]]:
+@dlt.resource(name="ig_media", primary_key="id", write_disposition="merge",
+              columns=VERSIONED)
+def ig_media(settings: dict) -> Iterator[object]:
     """Media published by each owned Instagram account."""
+    screen = Screen(S.IG_MEDIA_RULES)
     for account_id in settings["instagram_account_ids"]:
         yield from _windowed(settings, account_id, f"{account_id}/media", S.IG_MEDIA_FIELDS,
-                             "timestamp", {"account_id": account_id})
+                             "timestamp", {"account_id": account_id}, screen)
 
 
-@dlt.transformer(name="ig_comments", primary_key="id", write_disposition="merge")
-def ig_comments(media: list[dict], settings: dict) -> Iterator[list[dict]]:
+@dlt.transformer(name="ig_comments", primary_key="id", write_disposition="merge",
+                 columns=VERSIONED)
+def ig_comments(media: list[dict], settings: dict) -> Iterator[object]:
     """Comments on each medium, with nested replies flattened into rows with ``parent_id``."""
+    if is_quarantine(media):
+        return
+    screen = Screen(S.IG_COMMENT_RULES)
     for medium in media:
-        for items in _read(settings, medium["account_id"], f"{medium['id']}/comments",
-                           S.IG_COMMENT_FIELDS):
-            rows = []
+        path = f"{medium['id']}/comments"
+        context = {"media_id": medium["id"], "account_id": medium["account_id"]}
+        for items in _read(settings, medium["account_id"], path, S.IG_COMMENT_FIELDS):
+            rows: list = []
             for comment in items:
-                replies = (comment.pop("replies", None) or {}).get("data", [])
-                context = {"media_id": medium["id"], "account_id": medium["account_id"]}
+                nested = comment.get("replies") if isinstance(comment, dict) else None
+                replies = nested.get("data") if isinstance(nested, dict) else None
+                if not isinstance(replies, list):
+                    # no replies, or a shape to quarantine with its comment (never dropped)
+                    rows.append(_with(comment, context))
+                    continue
+                comment = {k: v for k, v in comment.items() if k != "replies"}
                 rows.append({**comment, **context})
-                rows.extend({**r, "parent_id": r.get("parent_id") or comment["id"], **context}
-                            for r in replies)
-            yield rows
+                rows.extend({**r, "parent_id": r.get("parent_id") or comment.get("id"),
+                             **context} if isinstance(r, dict) else r for r in replies)
+            yield screen(rows, f"/{path}")
+            yield from screen.rejected()

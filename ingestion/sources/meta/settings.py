@@ -1,4 +1,6 @@
-"""Facebook and Instagram Graph API endpoints and field sets."""
+"""Facebook and Instagram Graph API endpoints, field sets and what an item must hold."""
+
+from ingestion.sources.validation import ItemRules
 
 DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 LIMIT = 100
@@ -10,3 +12,25 @@ IG_MEDIA_FIELDS = "id,caption,timestamp,media_type,like_count,comments_count,use
 IG_COMMENT_FIELDS = (
     "id,text,timestamp,username,from,media,replies{id,text,timestamp,username,from,parent_id}"
 )
+
+# What an item of each edge must hold to load (ingestion/sources/validation.py).
+_FROM = dict(refs=("from.id",), texts=("from.name", "from.username"), objects=("from",))
+PAGE_POST_RULES = ItemRules(
+    keys=("id",), times=("created_time",), texts=("message", "permalink_url", *_FROM["texts"]),
+    refs=_FROM["refs"], numbers=("shares.count", "reactions.summary.total_count"),
+    objects=("shares", "reactions", "reactions.summary", *_FROM["objects"]))
+COMMENT_RULES = ItemRules(
+    keys=("id",), times=("created_time",), texts=("message", *_FROM["texts"]),
+    refs=("parent.id", *_FROM["refs"]), objects=("parent", *_FROM["objects"]))
+CONVERSATION_RULES = ItemRules(keys=("id",), times=("updated_time",),
+                               versions=("updated_time",))
+MESSAGE_RULES = ItemRules(keys=("id",), times=("created_time",),
+                          texts=("message", *_FROM["texts"]), refs=_FROM["refs"],
+                          objects=_FROM["objects"])
+IG_MEDIA_RULES = ItemRules(
+    keys=("id",), times=("timestamp",), texts=("caption", "media_type", "username"),
+    refs=("owner.id",), numbers=("like_count", "comments_count"), objects=("owner",))
+IG_COMMENT_RULES = ItemRules(
+    keys=("id",), times=("timestamp",), texts=("text", "username", *_FROM["texts"]),
+    refs=("parent_id", "media.id", *_FROM["refs"]),
+    objects=("media", "replies", *_FROM["objects"]))

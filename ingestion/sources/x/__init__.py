@@ -9,10 +9,13 @@ their pages are read newest first until one reaches the last loaded event.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import dlt
 
 from ingestion.sources.rest import HttpPolicy, as_parquet, cursors, newest_id, pages, require
+from ingestion.sources.validation import VERSIONED, Screen
+from ingestion.sources.window import Window, backfill_window, parse_time
 from ingestion.sources.x import settings as S
 from ingestion.sources.x.helpers import client, paginator, with_authors
 
@@ -27,6 +30,8 @@ def x_source(
     max_attempts: int = 5,
     max_wait_seconds: float = 900.0,
     backoff_seconds: float = 2.0,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
 ):
     """X API v2 resources for the owned accounts.
 
@@ -39,8 +44,13 @@ def x_source(
         max_attempts: tries per request (rate limits, 5xx, truncated bodies).
         max_wait_seconds: longest single wait, e.g. for ``x-rate-limit-reset``.
         backoff_seconds: first backoff step for 5xx and broken bodies (doubles each try).
+        start: with ``end``, a backfill: read tweets and DMs created in ``[start, end)``
+            (``start_time``/``end_time``) instead of what is new, and keep the cursors as
+            they are. Recent search only reaches back seven days on X.
+        end: the end of the backfill window (exclusive).
     """
-    settings = {"base_url": base_url or S.DEFAULT_BASE_URL, "account_ids": account_ids,
+    settings = {"window": backfill_window(start, end, "x"),
+                "base_url": base_url or S.DEFAULT_BASE_URL, "account_ids": account_ids,
                 "search_query": search_query, "bearer_token": bearer_token,
                 "user_tokens": user_tokens,
                 "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
@@ -53,41 +63,54 @@ def x_source(
 
 
 def _timeline(settings: dict, endpoint: str) -> Iterator[list[dict]]:
+    screen = Screen(S.TWEET_RULES)
     api = client(settings, require(settings["bearer_token"], "x", "bearer_token", secret=True))
     since = cursors("since_id")
     for account_id in require(settings["account_ids"], "x", "account_ids"):
         params = {"max_results": S.MAX_RESULTS, "tweet.fields": S.TWEET_FIELDS,
                   "expansions": "author_id", "user.fields": S.USER_FIELDS}
-        if since.get(account_id):
+        if settings["window"]:
+            params.update(_time_params(settings["window"]))
+        elif since.get(account_id):
             params["since_id"] = since[account_id]
         newest = since.get(account_id)
-        for items, body in pages(api, f"/2/users/{account_id}/{endpoint}", paginator(), params):
-            rows = [{**t, "owned_account_id": account_id}
-                    for t in with_authors(items, body, "author_id")]
+        path = f"/2/users/{account_id}/{endpoint}"
+        for items, body in pages(api, path, paginator(), params):
+            rows = screen([{**t, "owned_account_id": account_id} if isinstance(t, dict) else t
+                           for t in with_authors(items, body, "author_id")], path)
+            yield from screen.rejected()
             for row in rows:
                 newest = newest_id(newest, row["id"])
             yield rows
-        if newest:
+        if newest and not settings["window"]:
             since[account_id] = newest
 
 
+def _time_params(window: Window) -> dict[str, str]:
+    # X wants RFC 3339 with seconds; end_time is exclusive like the window's end.
+    return {"start_time": window.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_time": window.end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
 @dlt.resource(name="mentions", primary_key=("owned_account_id", "id"),
-              write_disposition="merge", columns=S.JSON_COLUMNS)
+              write_disposition="merge", columns={**S.JSON_COLUMNS, **VERSIONED})
 def mentions(settings: dict) -> Iterator[list[dict]]:
     """Tweets mentioning an owned account (inbound), one row per account mentioned."""
     yield from _timeline(settings, "mentions")
 
 
-@dlt.resource(name="posts", primary_key="id", write_disposition="merge", columns=S.JSON_COLUMNS)
+@dlt.resource(name="posts", primary_key="id", write_disposition="merge",
+              columns={**S.JSON_COLUMNS, **VERSIONED})
 def posts(settings: dict) -> Iterator[list[dict]]:
     """The owned accounts' own tweets and replies (outbound)."""
     yield from _timeline(settings, "tweets")
 
 
 @dlt.resource(name="dm_events", primary_key=("owned_account_id", "id"),
-              write_disposition="merge")
+              write_disposition="merge", columns=VERSIONED)
 def dm_events(settings: dict) -> Iterator[list[dict]]:
     """Direct-message events of each owned account (both directions)."""
+    screen = Screen(S.DM_EVENT_RULES)
     api = client(settings, None)
     tokens = require(settings["user_tokens"], "x", "user_tokens", secret=True)
     seen = cursors("last_event_id")
@@ -96,9 +119,19 @@ def dm_events(settings: dict) -> Iterator[list[dict]]:
         params = {"max_results": S.MAX_RESULTS, "dm_event.fields": S.DM_EVENT_FIELDS,
                   "expansions": "sender_id", "user.fields": S.USER_FIELDS}
         last, newest = seen.get(account_id), seen.get(account_id)
+        window = settings["window"]
         for items, body in pages(api, "/2/dm_events", paginator(), params, token=token):
-            rows = [{**e, "owned_account_id": account_id}
-                    for e in with_authors(items, body, "sender_id")]
+            rows = screen([{**e, "owned_account_id": account_id} if isinstance(e, dict) else e
+                           for e in with_authors(items, body, "sender_id")], "/2/dm_events")
+            yield from screen.rejected()
+            if window:
+                # No time filter on this endpoint: a backfill keeps the window's events and
+                # stops at the first page reaching back before it (newest first).
+                times = [parse_time(r.get("created_at")) for r in rows]
+                yield [r for r, t in zip(rows, times, strict=True) if window.contains(t)]
+                if any(t is not None and t < window.start for t in times):
+                    break
+                continue
             for row in rows:
                 newest = newest_id(newest, row["id"])
             yield rows
@@ -106,28 +139,32 @@ def dm_events(settings: dict) -> Iterator[list[dict]]:
             # (the rest of that page is merged by key, not lost).
             if last and any(newest_id(last, r["id"]) == last for r in rows):
                 break
-        if newest:
+        if newest and not window:
             seen[account_id] = newest
 
 
 @dlt.resource(name="search_results", primary_key="id", write_disposition="merge",
-              columns=S.JSON_COLUMNS)
+              columns={**S.JSON_COLUMNS, **VERSIONED})
 def search_results(settings: dict) -> Iterator[list[dict]]:
     """Recent tweets matching the brand and competitor keyword query."""
     query = settings["search_query"]
     if not query:
         return
+    screen = Screen(S.TWEET_RULES)
     api = client(settings, require(settings["bearer_token"], "x", "bearer_token", secret=True))
     since = cursors("since_id")
     params = {"query": query, "max_results": S.MAX_RESULTS, "tweet.fields": S.TWEET_FIELDS,
               "expansions": "author_id", "user.fields": S.USER_FIELDS}
-    if since.get("query") and since.get("query_text") == query:
+    if settings["window"]:
+        params.update(_time_params(settings["window"]))
+    elif since.get("query") and since.get("query_text") == query:
         params["since_id"] = since["query"]
     newest = params.get("since_id")
     for items, body in pages(api, "/2/tweets/search/recent", paginator(), params):
-        rows = list(with_authors(items, body, "author_id"))
+        rows = screen(list(with_authors(items, body, "author_id")), "/2/tweets/search/recent")
+        yield from screen.rejected()
         for row in rows:
             newest = newest_id(newest, row["id"])
         yield rows
-    if newest:
+    if newest and not settings["window"]:
         since.update(query=newest, query_text=query)

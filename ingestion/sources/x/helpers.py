@@ -23,7 +23,12 @@ def client(settings: dict, token: str | None) -> RESTClient:
 
 def with_authors(items: list[dict], body: dict, author_key: str) -> Iterator[dict]:
     """Items with their user object from ``includes.users`` under ``author``."""
-    users = {u["id"]: u for u in (body.get("includes") or {}).get("users", [])}
+    includes = body.get("includes") if isinstance(body, dict) else None
+    listed = includes.get("users") if isinstance(includes, dict) else None
+    # A broken user or item is left for item screening to quarantine, never a crash here.
+    users = {str(u["id"]): u for u in listed or [] if isinstance(u, dict)
+             and isinstance(u.get("id"), str | int)}
     for item in items:
-        author = users.get(item.get(author_key))
+        key = item.get(author_key) if isinstance(item, dict) else None
+        author = users.get(str(key)) if isinstance(key, str | int) else None
         yield {**item, "author": author} if author else item

@@ -1,4 +1,6 @@
-"""X API v2 endpoints and field sets."""
+"""X API v2 endpoints, field sets and what an item must hold."""
+
+from ingestion.sources.validation import ItemRules
 
 DEFAULT_BASE_URL = "https://api.x.com"
 MAX_RESULTS = 100
@@ -11,3 +13,16 @@ DM_EVENT_FIELDS = "id,event_type,text,sender_id,dm_conversation_id,created_at"
 # List-valued fields stay one JSON column instead of becoming child tables.
 JSON_COLUMNS = {"referenced_tweets": {"data_type": "json"},
                 "edit_history_tweet_ids": {"data_type": "json"}}
+
+_METRICS = tuple(f"public_metrics.{m}" for m in (
+    "retweet_count", "reply_count", "like_count", "quote_count", "impression_count"))
+_AUTHOR = ("author.public_metrics.followers_count", "author.public_metrics.following_count")
+# What a tweet or DM event must hold to load (ingestion/sources/validation.py).
+TWEET_RULES = ItemRules(
+    keys=("id",), refs=("author_id", "conversation_id", "in_reply_to_user_id", "author.id"),
+    times=("created_at",), texts=("text", "lang", "author.username", "author.name"),
+    numbers=_METRICS + _AUTHOR, objects=("public_metrics", "author", "author.public_metrics"))
+DM_EVENT_RULES = ItemRules(
+    keys=("id",), refs=("sender_id", "dm_conversation_id", "author.id"), times=("created_at",),
+    texts=("text", "event_type", "author.username"), numbers=_AUTHOR,
+    objects=("author", "author.public_metrics"))

@@ -1,0 +1,318 @@
+"""Screening API items before they load: valid items pass, bad ones go to a quarantine table.
+
+Each API resource declares what its items must hold (:class:`ItemRules`, in its source's
+``settings.py``): key fields, reference ids, times, texts, numbers and nested objects, by dotted
+path. :func:`screen` applies the rules once per page. A valid item continues unchanged except
+for two normalisations: integer ids become text (platforms send ids as strings; one sent as a
+number would otherwise split the column) and every item gets ``_version``, the order in which
+versions of one key are deduplicated (dlt ``dedup_sort``): the later version time wins, then
+the later read within the resource's run, so of an item read twice in one night exactly one
+row lands, deterministically (and a re-run of the same pages writes the same values).
+
+An item that breaks a rule becomes a row of ``<resource>_quarantine`` with the endpoint, the
+item id if it has a usable one, the raw JSON text and the reason, so items read = items loaded
+(+ superseded duplicates) + items quarantined. Quarantine rows are a table variant of the same
+resource (like the file exports' quarantine), not a resource of their own, so they add no
+Dagster asset. Reasons:
+
+- ``not a JSON object``;
+- ``deleted on the platform (tombstone)``: ``deleted: true``, ``is_deleted: true``,
+  ``deleted_at``, a ``delete`` object (X compliance shape), ``verb: remove`` (Graph change
+  shape), or a resource's own shape (a Mastodon notification whose status is gone);
+- ``missing <field>``, ``<field> is not an id``, ``<field> is not text``,
+  ``<field> is not a number``, ``<field> is not an object``;
+- ``<field> is not a time: '...'`` (unparseable, impossible date, bad or missing time zone),
+  ``<field> is in the future: '...'`` (beyond :data:`FUTURE_TOLERANCE`: a future time would
+  also push a ``since`` cursor past every real item), ``<field> is before 2000: '...'``;
+- ``<field> is longer than 100000 characters``, ``<field> holds a lone surrogate (not valid
+  Unicode)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json as stdjson
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dlt
+
+# Longest text value loaded. Platforms cap posts far below it (X 25k for long posts, Facebook
+# 63k); anything longer is a broken or hostile item, kept whole in the quarantine instead.
+MAX_TEXT_CHARS = 100_000
+# Clocks drift and platforms stamp in their own time; more than this ahead is not a real time.
+FUTURE_TOLERANCE = timedelta(days=1)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+TOMBSTONE = "deleted on the platform (tombstone)"
+# Version order: seconds of the version time, then how many times the same key was read
+# before in the resource's run (0 for nearly every row, so a re-run writes the same values).
+_ORDER_SPAN = 10**9
+
+VERSIONED = {"_version": {"data_type": "bigint", "dedup_sort": "desc"}}
+QUARANTINE_COLUMNS = {
+    "quarantine_key": {"data_type": "text"},
+    "endpoint": {"data_type": "text"},
+    "item_id": {"data_type": "text"},
+    "raw_json": {"data_type": "text"},
+    "reason": {"data_type": "text"},
+    "quarantined_at": {"data_type": "timestamp"},
+}
+
+
+class Rejected(ValueError):
+    """An item that breaks its resource's rules; the message is the reason."""
+
+
+@dataclass(frozen=True)
+class ItemRules:
+    """What an item of one API resource must hold; fields are dotted paths (``status.id``).
+
+    Args:
+        keys: primary-key ids: must be present, text or integer.
+        refs: other ids: text or integer when present.
+        times: must be present and a real time with a zone, not in the future.
+        optional_times: the same, when present.
+        texts: text when present.
+        numbers: numbers when present.
+        objects: JSON objects when present (the API nests them; anything else breaks columns).
+        versions: times ordering two versions of one key, first present wins (e.g. edited_at).
+        deleted: a resource's own tombstone shape, besides the common markers.
+    """
+
+    keys: tuple[str, ...] = ("id",)
+    refs: tuple[str, ...] = ()
+    times: tuple[str, ...] = ()
+    optional_times: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+    deleted: Callable[[dict], bool] | None = None
+
+
+_MISSING = object()
+
+
+def _get(item: dict, path: str) -> Any:
+    value: Any = item
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _set(item: dict, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        item = item[part]
+    item[last] = value
+
+
+def parse_api_time(value: Any, field: str, now: datetime) -> datetime:
+    """An API time (ISO 8601, or Graph's ``+0000`` offsets) as aware UTC, or :class:`Rejected`."""
+    if not isinstance(value, str):
+        raise Rejected(f"{field} is not a time: {str(value)[:60]!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise Rejected(f"{field} is not a time: {value[:60]!r}") from None
+    if parsed.tzinfo is None:
+        raise Rejected(f"{field} is not a time: {value[:60]!r} has no time zone")
+    check_plausible(parsed, field, value, now)
+    return parsed.astimezone(UTC)
+
+
+def check_plausible(moment: datetime, field: str, shown: str, now: datetime) -> None:
+    """Reject a time in the future (beyond the tolerance) or before 2000."""
+    if moment > now + FUTURE_TOLERANCE:
+        raise Rejected(f"{field} is in the future: {shown[:60]!r}")
+    if moment < EARLIEST:
+        raise Rejected(f"{field} is before 2000: {shown[:60]!r}")
+
+
+def _is_deleted(item: dict, rules: ItemRules) -> bool:
+    if item.get("deleted") is True or item.get("is_deleted") is True:
+        return True
+    if item.get("deleted_at") or isinstance(item.get("delete"), dict):
+        return True
+    if item.get("verb") == "remove":
+        return True
+    return bool(rules.deleted and rules.deleted(item))
+
+
+def _walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _walk_strings(key, path or "field name")
+            yield from _walk_strings(child, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for child in value:
+            yield from _walk_strings(child, path)
+
+
+def check_text(item: Any) -> None:
+    """Reject any text value (or field name) over the length limit or holding a lone surrogate."""
+    for path, text in _walk_strings(item, ""):
+        if len(text) > MAX_TEXT_CHARS:
+            raise Rejected(f"{path} is longer than {MAX_TEXT_CHARS} characters")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Rejected(f"{path} holds a lone surrogate (not valid Unicode)") from None
+
+
+def _as_id(value: Any, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise Rejected(f"{field} is not an id: {str(value)[:60]!r}")
+    text = str(value)
+    if not text.strip():
+        raise Rejected(f"missing {field}")
+    return text
+
+
+def check(item: Any, rules: ItemRules, now: datetime, seen: Counter | None = None) -> dict:
+    """The item as it should load (ids as text, ``_version`` set), or :class:`Rejected`."""
+    if not isinstance(item, dict):
+        raise Rejected("not a JSON object")
+    if _is_deleted(item, rules):
+        raise Rejected(TOMBSTONE)
+    clean = stdjson.loads(stdjson.dumps(item))  # a private copy: normalising never aliases
+    for field in rules.keys:
+        value = _get(clean, field)
+        if value is _MISSING or value is None:
+            raise Rejected(f"missing {field}")
+        _set(clean, field, _as_id(value, field))
+    for field in rules.refs:
+        value = _get(clean, field)
+        if value is not _MISSING and value is not None:
+            _set(clean, field, _as_id(value, field))
+    for field in rules.objects:
+        value = _get(clean, field)
+        if value is not _MISSING and value is not None and not isinstance(value, dict):
+            raise Rejected(f"{field} is not an object")
+    for field in rules.texts:
+        value = _get(clean, field)
+        if value is not _MISSING and value is not None and not isinstance(value, str):
+            raise Rejected(f"{field} is not text")
+    for field in rules.numbers:
+        value = _get(clean, field)
+        if value is _MISSING or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+                isinstance(value, float) and not math.isfinite(value)):
+            raise Rejected(f"{field} is not a number: {str(value)[:60]!r}")
+    for field in rules.times:
+        value = _get(clean, field)
+        if value is _MISSING or value is None or value == "":
+            raise Rejected(f"missing {field}")
+        parse_api_time(value, field, now)
+    for field in rules.optional_times:
+        value = _get(clean, field)
+        if value is not _MISSING and value is not None:
+            parse_api_time(value, field, now)
+    check_text(clean)
+    key = tuple(_get(clean, field) for field in rules.keys)
+    seen = seen if seen is not None else Counter()
+    clean["_version"] = _version(clean, rules, now, seen[key])
+    seen[key] += 1
+    return clean
+
+
+def _version(item: dict, rules: ItemRules, now: datetime, repeat: int) -> int:
+    seconds = 0
+    for field in rules.versions:
+        value = _get(item, field)
+        if value is not _MISSING and value is not None:
+            seconds = int(parse_api_time(value, field, now).timestamp())
+            break
+    return seconds * _ORDER_SPAN + min(repeat, _ORDER_SPAN - 1)
+
+
+def raw_json(item: Any) -> str:
+    """The item as JSON text; characters stay as sent unless they cannot be stored (lone
+    surrogates), in which case the whole text is written with ``\\uXXXX`` escapes."""
+    text = stdjson.dumps(item, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = stdjson.dumps(item, ensure_ascii=True)
+    return text
+
+
+def _item_id(item: Any, rules: ItemRules) -> str | None:
+    if not isinstance(item, dict):
+        return None
+    value = _get(item, rules.keys[-1]) if rules.keys else _MISSING
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return raw_json(value).strip('"')
+
+
+def screen(items: list, rules: ItemRules, endpoint: str, seen: Counter | None = None
+           ) -> tuple[list[dict], list[dict]]:
+    """``(valid items, quarantine rows)`` of one page read from ``endpoint`` (a path);
+    ``seen`` counts the keys read so far by the resource (so a repeat outranks its earlier
+    read)."""
+    now = datetime.now(UTC)
+    seen = seen if seen is not None else Counter()
+    good, bad = [], []
+    for item in items:
+        try:
+            good.append(check(item, rules, now, seen))
+        except Rejected as exc:
+            raw = raw_json(item)
+            key = hashlib.sha256(f"{endpoint}\n{raw}".encode()).hexdigest()
+            bad.append({"quarantine_key": key, "endpoint": endpoint,
+                        "item_id": _item_id(item, rules), "raw_json": raw,
+                        "reason": str(exc), "quarantined_at": now})
+    return good, bad
+
+
+def quarantine(rows: list[dict], table: str) -> Any:
+    """Quarantine rows marked for ``<table>_quarantine`` (merged by item and endpoint, so an
+    item re-read by a lookback window is one row)."""
+    hints = dlt.mark.make_hints(table_name=f"{table}_quarantine", write_disposition="merge",
+                                primary_key="quarantine_key", columns=QUARANTINE_COLUMNS)
+    return dlt.mark.with_hints(rows, hints, create_table_variant=True)
+
+
+class Screen:
+    """The screening of one resource's pages: call it on each page (valid items come back),
+    then yield :meth:`rejected` from the resource to land what it held back.
+
+    Keeping the rejected rows here lets the paging helpers hand on plain item lists, so
+    cursors and time filters only ever see valid items.
+    """
+
+    def __init__(self, rules: ItemRules) -> None:
+        self.rules = rules
+        self._held: list[dict] = []
+        self._seen: Counter = Counter()
+
+    def __call__(self, items: list, endpoint: str) -> list[dict]:
+        """The valid items of one page read from ``endpoint`` (a path, no query string)."""
+        good, bad = screen(items, self.rules, endpoint, self._seen)
+        self._held.extend(bad)
+        return good
+
+    def rejected(self) -> Iterator[Any]:
+        """The items held back so far, marked for ``<resource>_quarantine`` (none: nothing)."""
+        if self._held:
+            rows, self._held = self._held, []
+            yield quarantine(rows, dlt.current.resource_name())
+
+
+def is_quarantine(items: Any) -> bool:
+    """Whether a transformer's input is its parent's quarantine rows (not followed further).
+
+    Told by the rows themselves: dlt does not hand the item's hints to a transformer whose
+    other arguments are bound."""
+    return (isinstance(items, list) and bool(items) and isinstance(items[0], dict)
+            and "quarantine_key" in items[0])
