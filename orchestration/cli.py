@@ -112,9 +112,13 @@ def print_summary() -> None:
             n = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
             print(f"  {table:<32} {n:>10,}")
         mrm = con.execute(
-            "select team, sum(tagged_mrms) from marts.mart_mrm_daily group by team "
-            "order by team").fetchall()
-        print("tagged MRMs: " + ", ".join(f"{team} {int(n)}" for team, n in mrm))
+            "select team, sum(tagged_mrms), sum(detected_mrms), sum(mrms) "
+            "from marts.mart_mrm_daily group by team order by team").fetchall()
+        print("MRMs (tagged / detected / either): " + ", ".join(
+            f"{team} {int(t)}/{int(d)}/{int(n)}" for team, t, d, n in mrm))
+        alerts = con.execute("select severity, count(*) from marts.mart_alerts "
+                             "group by severity order by severity").fetchall()
+        print("alerts: " + (", ".join(f"{n} {sev}" for sev, n in alerts) or "none"))
         frt = con.execute(
             "select channel, count(*), median(first_response_minutes) "
             "from marts.fct_conversations where first_response_minutes is not null "

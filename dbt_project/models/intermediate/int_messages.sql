@@ -227,34 +227,17 @@ mastodon as (
     inner join mastodon_roots on statuses.message_id = mastodon_roots.message_id
 ),
 
+{%- set shaped = ["x_public", "x_dm", "fb_posts", "graph_comments", "ig_media", "messenger",
+                   "mastodon"] %}
+{%- set columns = "platform, medium, message_id, owned_account_id, author_id, thread_id,
+        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id" %}
+
 unioned as (
-    select platform, medium, message_id, owned_account_id, author_id, thread_id,
-        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id
-    from x_public
-    union all
-    select platform, medium, message_id, owned_account_id, author_id, thread_id,
-        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id
-    from x_dm
-    union all
-    select platform, medium, message_id, owned_account_id, author_id, thread_id,
-        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id
-    from fb_posts
-    union all
-    select platform, medium, message_id, owned_account_id, author_id, thread_id,
-        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id
-    from graph_comments
-    union all
-    select platform, medium, message_id, owned_account_id, author_id, thread_id,
-        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id
-    from ig_media
-    union all
-    select platform, medium, message_id, owned_account_id, author_id, thread_id,
-        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id
-    from messenger
-    union all
-    select platform, medium, message_id, owned_account_id, author_id, thread_id,
-        parent_message_id, text, lang, is_directed, message_type, created_at, counterpart_id
-    from mastodon
+    {%- for cte in shaped %}
+    select {{ columns }}
+    from {{ cte }}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 final as (
