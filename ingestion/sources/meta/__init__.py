@@ -112,6 +112,16 @@ def _with(item: object, context: dict) -> object:
     return {**item, **context} if isinstance(item, dict) else item
 
 
+def _screened_children(settings: dict, screen: Screen, account_id: str, path: str,
+                       fields: str, context: dict, extra: dict | None = None
+                       ) -> Iterator[object]:
+    """Every page of a child edge (a post's comments, a thread's messages) with ``context``
+    added, screened; rejected items follow each page to the quarantine table."""
+    for items in _read(settings, account_id, path, fields, extra):
+        yield screen([_with(item, context) for item in items], f"/{path}")
+        yield from screen.rejected()
+
+
 @dlt.resource(name="page_posts", primary_key="id", write_disposition="merge",
               columns=VERSIONED)
 def page_posts(settings: dict) -> Iterator[object]:
@@ -130,12 +140,9 @@ def post_comments(posts: list[dict], settings: dict) -> Iterator[object]:
         return
     screen = Screen(S.COMMENT_RULES)
     for post in posts:
-        path = f"{post['id']}/comments"
-        for items in _read(settings, post["page_id"], path, S.COMMENT_FIELDS,
-                           {"filter": "stream"}):
-            context = {"post_id": post["id"], "page_id": post["page_id"]}
-            yield screen([_with(c, context) for c in items], f"/{path}")
-            yield from screen.rejected()
+        yield from _screened_children(
+            settings, screen, post["page_id"], f"{post['id']}/comments", S.COMMENT_FIELDS,
+            {"post_id": post["id"], "page_id": post["page_id"]}, {"filter": "stream"})
 
 
 @dlt.resource(name="page_conversations", primary_key="id", write_disposition="merge",
@@ -172,11 +179,10 @@ def conversation_messages(conversations: list[dict], settings: dict) -> Iterator
         return
     screen = Screen(S.MESSAGE_RULES)
     for conversation in conversations:
-        path = f"{conversation['id']}/messages"
-        for items in _read(settings, conversation["page_id"], path, S.MESSAGE_FIELDS):
-            context = {"conversation_id": conversation["id"], "page_id": conversation["page_id"]}
-            yield screen([_with(m, context) for m in items], f"/{path}")
-            yield from screen.rejected()
+        yield from _screened_children(
+            settings, screen, conversation["page_id"], f"{conversation['id']}/messages",
+            S.MESSAGE_FIELDS,
+            {"conversation_id": conversation["id"], "page_id": conversation["page_id"]})
 
 
 @dlt.resource(name="ig_media", primary_key="id", write_disposition="merge",
