@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import dlt
@@ -14,6 +15,10 @@ from ingestion.sources.inbox import inbox_source
 from ingestion.sources.mastodon import mastodon_source
 from ingestion.sources.meta import meta_source
 from ingestion.sources.x import x_source
+
+# dlt reports anonymous usage to dlthub unless told not to; a warehouse of people's
+# conversations phones home to nobody (an explicit setting still wins).
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 SOURCES: dict[str, Callable[..., DltSource]] = {
     "x": x_source,

@@ -30,6 +30,7 @@ Dagster asset. Reasons:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json as stdjson
 import math
@@ -40,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dlt
+import pyarrow as pa
+from dlt.common import json
 
 # Longest text value loaded. Platforms cap posts far below it (X 25k for long posts, Facebook
 # 63k); anything longer is a broken or hostile item, kept whole in the quarantine instead.
@@ -98,17 +101,31 @@ _MISSING = object()
 
 
 def _get(item: dict, path: str) -> Any:
+    return _get_parts(item, _parts(path))
+
+
+@functools.cache
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+def _get_parts(item: dict, parts: tuple[str, ...]) -> Any:
     value: Any = item
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+    for part in parts:
+        if not isinstance(value, dict):
             return _MISSING
-        value = value[part]
+        value = value.get(part, _MISSING)
+        if value is _MISSING:
+            return value
     return value
 
 
 def _set(item: dict, path: str, value: Any) -> None:
-    *parents, last = path.split(".")
+    """Set ``path`` in ``item``, copying the nested objects on the way (they may be shared
+    with the page, e.g. one author object under all of that author's posts)."""
+    *parents, last = _parts(path)
     for part in parents:
+        item[part] = dict(item[part])
         item = item[part]
     item[last] = value
 
@@ -168,6 +185,16 @@ def check_text(item: Any) -> None:
             raise Rejected(f"{path} holds a lone surrogate (not valid Unicode)") from None
 
 
+def _texts_known_good(item: dict) -> bool:
+    """Whether ``item`` surely passes :func:`check_text`, tested at C speed: orjson refuses
+    lone surrogates, and no text in an item is longer than its whole encoding. Only items
+    failing this are walked string by string (in Python, slow)."""
+    try:
+        return len(json.dumpb(item)) <= MAX_TEXT_CHARS
+    except (TypeError, ValueError):  # lone surrogates, ints beyond 64 bits
+        return False
+
+
 def _as_id(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise Rejected(f"{field} is not an id: {str(value)[:60]!r}")
@@ -183,16 +210,18 @@ def check(item: Any, rules: ItemRules, now: datetime, seen: Counter | None = Non
         raise Rejected("not a JSON object")
     if _is_deleted(item, rules):
         raise Rejected(TOMBSTONE)
-    clean = stdjson.loads(stdjson.dumps(item))  # a private copy: normalising never aliases
+    clean = dict(item)  # normalising never changes the page (see _set)
     for field in rules.keys:
         value = _get(clean, field)
         if value is _MISSING or value is None:
             raise Rejected(f"missing {field}")
-        _set(clean, field, _as_id(value, field))
+        if (text := _as_id(value, field)) is not value:
+            _set(clean, field, text)
     for field in rules.refs:
         value = _get(clean, field)
-        if value is not _MISSING and value is not None:
-            _set(clean, field, _as_id(value, field))
+        if value is not _MISSING and value is not None and (
+                text := _as_id(value, field)) is not value:
+            _set(clean, field, text)
     for field in rules.objects:
         value = _get(clean, field)
         if value is not _MISSING and value is not None and not isinstance(value, dict):
@@ -217,7 +246,8 @@ def check(item: Any, rules: ItemRules, now: datetime, seen: Counter | None = Non
         value = _get(clean, field)
         if value is not _MISSING and value is not None:
             parse_api_time(value, field, now)
-    check_text(clean)
+    if not _texts_known_good(clean):
+        check_text(clean)
     key = tuple(_get(clean, field) for field in rules.keys)
     seen = seen if seen is not None else Counter()
     clean["_version"] = _version(clean, rules, now, seen[key])
@@ -312,7 +342,15 @@ class Screen:
 def is_quarantine(items: Any) -> bool:
     """Whether a transformer's input is its parent's quarantine rows (not followed further).
 
-    Told by the rows themselves: dlt does not hand the item's hints to a transformer whose
-    other arguments are bound."""
+    Told by the rows themselves (a list of dicts, or the Arrow table the parent's page became):
+    dlt does not hand the item's hints to a transformer whose other arguments are bound."""
+    if isinstance(items, pa.Table):
+        return "quarantine_key" in items.column_names
     return (isinstance(items, list) and bool(items) and isinstance(items[0], dict)
             and "quarantine_key" in items[0])
+
+
+def parent_rows(items: Any) -> list[dict]:
+    """A parent resource's page as handed to a transformer: its Arrow table as flat rows
+    (``from__id``), or the list of items as it is."""
+    return items.to_pylist() if isinstance(items, pa.Table) else items

@@ -15,6 +15,7 @@ from datetime import datetime
 
 import dlt
 
+from ingestion.sources.arrow import batched
 from ingestion.sources.mastodon import settings as S
 from ingestion.sources.mastodon.helpers import paged, snowflake_at, status_lookback_id, with_text
 from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, newest_id, require
@@ -112,7 +113,8 @@ def _backfill(settings: dict, token: str, path: str, params: dict, by_id: bool,
 
 
 @dlt.resource(name="notifications", primary_key=("owned_account_id", "id"),
-              write_disposition="merge", columns=VERSIONED)
+              write_disposition="merge", columns={**S.NOTIFICATION_JSON, **VERSIONED})
+@batched
 def notifications(settings: dict) -> Iterator[object]:
     """Notifications of every type (mentions, favourites, reblogs, follows) per owned account."""
     screen = Screen(S.NOTIFICATION_RULES)
@@ -125,7 +127,9 @@ def notifications(settings: dict) -> Iterator[object]:
             yield from screen.rejected()
 
 
-@dlt.resource(name="statuses", primary_key="id", write_disposition="merge", columns=VERSIONED)
+@dlt.resource(name="statuses", primary_key="id", write_disposition="merge",
+              columns={**S.STATUS_JSON, **VERSIONED})
+@batched
 def statuses(settings: dict) -> Iterator[object]:
     """The owned accounts' own statuses, public posts, replies and direct messages."""
     screen = Screen(S.STATUS_RULES)
@@ -137,7 +141,8 @@ def statuses(settings: dict) -> Iterator[object]:
 
 
 @dlt.resource(name="tag_statuses", primary_key=("hashtag", "id"), write_disposition="merge",
-              columns=VERSIONED)
+              columns={**S.STATUS_JSON, **VERSIONED})
+@batched
 def tag_statuses(settings: dict) -> Iterator[object]:
     """Public statuses of each configured hashtag timeline."""
     if not settings["hashtags"]:

@@ -21,3 +21,9 @@ NOTIFICATION_RULES = ItemRules(
     numbers=("account.followers_count",), objects=("account", "status", "status.account"),
     # A notification about a status that has since been deleted arrives with no status.
     deleted=lambda n: n.get("type") in _STATUS_TYPES and n.get("status") is None)
+
+# A status's lists (mentions, tags, media, custom emojis) land as JSON columns, one row per
+# status (the Arrow path of ingestion/sources/arrow.py); staging reads them with JSON functions.
+_STATUS_LISTS = ("mentions", "tags", "media_attachments", "emojis")
+STATUS_JSON = {name: {"data_type": "json"} for name in _STATUS_LISTS}
+NOTIFICATION_JSON = {f"status__{name}": {"data_type": "json"} for name in _STATUS_LISTS}

@@ -17,10 +17,11 @@ from datetime import datetime
 
 import dlt
 
+from ingestion.sources.arrow import batched
 from ingestion.sources.meta import settings as S
 from ingestion.sources.meta.helpers import GraphPaginator, epoch, since_param
 from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, pages, require
-from ingestion.sources.validation import VERSIONED, Screen, is_quarantine
+from ingestion.sources.validation import VERSIONED, Screen, is_quarantine, parent_rows
 from ingestion.sources.window import backfill_window
 
 
@@ -124,6 +125,7 @@ def _screened_children(settings: dict, screen: Screen, account_id: str, path: st
 
 @dlt.resource(name="page_posts", primary_key="id", write_disposition="merge",
               columns=VERSIONED)
+@batched
 def page_posts(settings: dict) -> Iterator[object]:
     """Posts in each owned Page's feed."""
     screen = Screen(S.PAGE_POST_RULES)
@@ -134,12 +136,13 @@ def page_posts(settings: dict) -> Iterator[object]:
 
 @dlt.transformer(name="post_comments", primary_key="id", write_disposition="merge",
                  columns=VERSIONED)
+@batched
 def post_comments(posts: list[dict], settings: dict) -> Iterator[object]:
     """Comments and replies on each Page post, flat, replies with ``parent__id``."""
     if is_quarantine(posts):
         return
     screen = Screen(S.COMMENT_RULES)
-    for post in posts:
+    for post in parent_rows(posts):
         yield from _screened_children(
             settings, screen, post["page_id"], f"{post['id']}/comments", S.COMMENT_FIELDS,
             {"post_id": post["id"], "page_id": post["page_id"]}, {"filter": "stream"})
@@ -147,6 +150,7 @@ def post_comments(posts: list[dict], settings: dict) -> Iterator[object]:
 
 @dlt.resource(name="page_conversations", primary_key="id", write_disposition="merge",
               columns=VERSIONED)
+@batched
 def page_conversations(settings: dict) -> Iterator[object]:
     """Messenger threads of each owned Page, newest-updated first, down to the window."""
     screen = Screen(S.CONVERSATION_RULES)
@@ -173,12 +177,13 @@ def page_conversations(settings: dict) -> Iterator[object]:
 
 @dlt.transformer(name="conversation_messages", primary_key="id", write_disposition="merge",
                  columns={"to": {"data_type": "json"}, **VERSIONED})
+@batched
 def conversation_messages(conversations: list[dict], settings: dict) -> Iterator[object]:
     """Messages of each Messenger thread (both directions)."""
     if is_quarantine(conversations):
         return
     screen = Screen(S.MESSAGE_RULES)
-    for conversation in conversations:
+    for conversation in parent_rows(conversations):
         yield from _screened_children(
             settings, screen, conversation["page_id"], f"{conversation['id']}/messages",
             S.MESSAGE_FIELDS,
@@ -187,6 +192,7 @@ def conversation_messages(conversations: list[dict], settings: dict) -> Iterator
 
 @dlt.resource(name="ig_media", primary_key="id", write_disposition="merge",
               columns=VERSIONED)
+@batched
 def ig_media(settings: dict) -> Iterator[object]:
     """Media published by each owned Instagram account."""
     screen = Screen(S.IG_MEDIA_RULES)
@@ -197,12 +203,13 @@ def ig_media(settings: dict) -> Iterator[object]:
 
 @dlt.transformer(name="ig_comments", primary_key="id", write_disposition="merge",
                  columns=VERSIONED)
+@batched
 def ig_comments(media: list[dict], settings: dict) -> Iterator[object]:
     """Comments on each medium, with nested replies flattened into rows with ``parent_id``."""
     if is_quarantine(media):
         return
     screen = Screen(S.IG_COMMENT_RULES)
-    for medium in media:
+    for medium in parent_rows(media):
         path = f"{medium['id']}/comments"
         context = {"media_id": medium["id"], "account_id": medium["account_id"]}
         for items in _read(settings, medium["account_id"], path, S.IG_COMMENT_FIELDS):

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import dlt
 
+from ingestion.sources.arrow import batched
 from ingestion.sources.rest import HttpPolicy, as_parquet, cursors, newest_id, pages, require
 from ingestion.sources.validation import VERSIONED, Screen
 from ingestion.sources.window import Window, backfill_window, parse_time
@@ -94,6 +95,7 @@ def _time_params(window: Window) -> dict[str, str]:
 
 @dlt.resource(name="mentions", primary_key=("owned_account_id", "id"),
               write_disposition="merge", columns={**S.JSON_COLUMNS, **VERSIONED})
+@batched
 def mentions(settings: dict) -> Iterator[list[dict]]:
     """Tweets mentioning an owned account (inbound), one row per account mentioned."""
     yield from _timeline(settings, "mentions")
@@ -101,6 +103,7 @@ def mentions(settings: dict) -> Iterator[list[dict]]:
 
 @dlt.resource(name="posts", primary_key="id", write_disposition="merge",
               columns={**S.JSON_COLUMNS, **VERSIONED})
+@batched
 def posts(settings: dict) -> Iterator[list[dict]]:
     """The owned accounts' own tweets and replies (outbound)."""
     yield from _timeline(settings, "tweets")
@@ -108,6 +111,7 @@ def posts(settings: dict) -> Iterator[list[dict]]:
 
 @dlt.resource(name="dm_events", primary_key=("owned_account_id", "id"),
               write_disposition="merge", columns=VERSIONED)
+@batched
 def dm_events(settings: dict) -> Iterator[list[dict]]:
     """Direct-message events of each owned account (both directions)."""
     screen = Screen(S.DM_EVENT_RULES)
@@ -145,6 +149,7 @@ def dm_events(settings: dict) -> Iterator[list[dict]]:
 
 @dlt.resource(name="search_results", primary_key="id", write_disposition="merge",
               columns={**S.JSON_COLUMNS, **VERSIONED})
+@batched
 def search_results(settings: dict) -> Iterator[list[dict]]:
     """Recent tweets matching the brand and competitor keyword query."""
     query = settings["search_query"]
