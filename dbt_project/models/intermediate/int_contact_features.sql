@@ -24,7 +24,7 @@ threaded as (
 ),
 
 owned as (
-    select platform, account_id from {{ ref('owned_accounts') }}
+    select platform, account_id from {{ ref('int_owned_accounts') }}
 ),
 
 crm_links as (

@@ -23,7 +23,7 @@ reactions as (
     where notification_type in ('favourite', 'reblog', 'follow')
         -- the brand favouriting its own posts is no person's involvement
         and actor_id not in (
-            select account_id from {{ ref('owned_accounts') }} where platform = 'mastodon'
+            select account_id from {{ ref('int_owned_accounts') }} where platform = 'mastodon'
         )
 ),
 

@@ -13,7 +13,7 @@
 with recursive
 
 owned as (
-    select platform, account_id from {{ ref('owned_accounts') }}
+    select platform, account_id from {{ ref('int_owned_accounts') }}
 ),
 
 x_tweets as (

@@ -9,7 +9,7 @@ with messages as (
 ),
 
 owned as (
-    select platform, account_id from {{ ref('owned_accounts') }}
+    select platform, account_id from {{ ref('int_owned_accounts') }}
 ),
 
 candidates as (

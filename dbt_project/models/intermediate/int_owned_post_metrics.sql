@@ -4,7 +4,7 @@
 -- replies the warehouse holds.
 
 with owned as (
-    select platform, account_id from {{ ref('owned_accounts') }}
+    select platform, account_id from {{ ref('int_owned_accounts') }}
 ),
 
 x_posts as (

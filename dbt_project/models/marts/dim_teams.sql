@@ -1,8 +1,13 @@
 -- One row per team: display name, current staffing (team_capacity seed) and the owned
--- accounts whose inboxes it works.
+-- accounts whose inboxes it works. An 'unassigned' row appears while a source reads accounts
+-- that owned_accounts does not list yet (int_owned_accounts).
 
 with teams as (
-    select * from {{ ref('teams') }}
+    select team, team_name from {{ ref('teams') }}
+    union all
+    select distinct 'unassigned', 'Not assigned yet (accounts missing from owned_accounts)'
+    from {{ ref('int_owned_accounts') }}
+    where not is_configured
 ),
 
 capacity as (
@@ -14,7 +19,7 @@ capacity as (
 
 accounts as (
     select team, count(*) as owned_accounts
-    from {{ ref('owned_accounts') }}
+    from {{ ref('int_owned_accounts') }}
     group by team
 )
 

@@ -9,7 +9,7 @@ with messages as (
 ),
 
 accounts as (
-    select * from {{ ref('owned_accounts') }}
+    select * from {{ ref('int_owned_accounts') }}
 ),
 
 sla as (
