@@ -8,7 +8,9 @@ to ``<table>_quarantine`` with file, line, the raw row text and the reason, so r
 always equal rows loaded plus rows quarantined.
 
 Only files changed since the last successful load are read (incremental on
-``modification_date``; the cursor moves only when the load lands).
+``modification_date``, one cursor per export table; the cursor moves only when the load lands).
+A bucket that cannot be listed or read stops the source with :class:`BucketAccessError`, which
+names the source and the bucket but never a credential.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ import codecs
 import csv
 import io
 import json as stdjson
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import dlt
 import pyarrow as pa
 from dlt.common import json
-from dlt.sources.filesystem import FileItemDict, filesystem
+from dlt.common.storages.fsspec_filesystem import fsspec_filesystem, glob_files
+from dlt.sources import DltResource
+from dlt.sources.filesystem import FileItemDict
+from dlt.sources.filesystem.helpers import FilesystemConfigurationResource
 
 from ingestion.sources.rest import require
 from ingestion.sources.validation import FUTURE_TOLERANCE, Rejected, check_text
@@ -64,13 +71,81 @@ class Quarantine(ValueError):
     """A row that breaks its table's declared schema; the message is the reason."""
 
 
-def export_files(bucket_url: str, file_glob: str):
-    """The files of one export kind; new and changed files only.
+class BucketAccessError(RuntimeError):
+    """A bucket or folder a file source could not list or read.
 
-    Bucket credentials are dlt's filesystem settings (``[sources.filesystem.credentials]``).
+    The message names the source, the bucket and the cause; credentials are kept out of it.
     """
-    return filesystem(bucket_url=bucket_url, file_glob=file_glob,
-                      incremental=dlt.sources.incremental("modification_date"))
+
+    def __init__(self, source: str, bucket_url: str, action: str, cause: BaseException,
+                 secrets: Mapping[str, object] | None = None) -> None:
+        reason = _redact(f"{type(cause).__name__}: {cause}", secrets or {})
+        super().__init__(f"source '{source}' could not {action} in bucket {_shown(bucket_url)}: "
+                         f"{reason} (check the bucket URL and [sources.{source}.credentials])")
+        self.source = source
+        self.bucket_url = _shown(bucket_url)
+
+
+# Settings whose values are credentials (AWS, GCP, Azure, SFTP names) and never shown.
+_SECRET_SETTING = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
+
+
+def _secret_values(settings: Mapping[str, object]) -> set[str]:
+    found: set[str] = set()
+    for name, value in settings.items():
+        if isinstance(value, Mapping):
+            found |= _secret_values(value)
+        elif isinstance(value, str) and value and _SECRET_SETTING.search(name):
+            found.add(value)
+    return found
+
+
+def _redact(text: str, settings: Mapping[str, object]) -> str:
+    for value in sorted(_secret_values(settings), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+def _shown(bucket_url: str) -> str:
+    """The bucket URL without any user or password written into it."""
+    parts = urlsplit(bucket_url)
+    if parts.username is None and parts.password is None:
+        return bucket_url
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
+
+
+def export_files(bucket_url: str, table: ExportTable, source: str) -> DltResource:
+    """The files of one export table in the bucket; new and changed files only.
+
+    Credentials and the endpoint are dlt's filesystem credentials of the source, typed by the
+    bucket's protocol: ``[sources.<source>.credentials]`` (e.g.
+    ``SOURCES__INBOX__CREDENTIALS__ENDPOINT_URL``); for ``s3://`` without a key pair, AWS's
+    default chain (environment, profile, instance role). Read when the files are listed.
+    """
+
+    # Named per table: each export table keeps its own modification_date cursor in the
+    # source state (one shared name would let one table's newest file hide another's).
+    @dlt.resource(name=f"{table.name}_files", spec=FilesystemConfigurationResource)
+    def files(bucket_url: str = dlt.config.value, credentials=dlt.secrets.value,
+              file_glob: str = "*", kwargs: dict | None = None, client_kwargs: dict | None = None,
+              # dlt finds the cursor by its default (a fresh one per table: defined per call)
+              incremental=dlt.sources.incremental("modification_date"),  # noqa: B008
+              ) -> Iterator[list[FileItemDict]]:
+        secrets = dict(credentials) if isinstance(credentials, Mapping) else {}
+        try:
+            client = fsspec_filesystem(bucket_url, credentials, kwargs=kwargs,
+                                       client_kwargs=client_kwargs)[0]
+            secrets = {**secrets, **client.storage_options}
+            listed = [FileItemDict(item, client)
+                      for item in glob_files(client, bucket_url, file_glob)]
+        except Exception as exc:  # the cause is named in the message; its chain may hold keys
+            raise BucketAccessError(source, bucket_url, f"list '{file_glob}'", exc,
+                                    secrets) from None
+        if listed:
+            yield listed
+
+    return files(bucket_url, file_glob=table.file_glob)
 
 
 def parse_time(value: str, column: str) -> datetime:
@@ -252,9 +327,13 @@ def export_resource(bucket_url: str | None, table: ExportTable, source: str):
     @dlt.transformer(name=table.name, **table.hints())
     def rows(items: list[FileItemDict]) -> Iterator[object]:
         for item in items:
-            yield from read_export(item, table)
+            try:
+                yield from read_export(item, table)
+            except OSError as exc:  # reading the file failed, not one of its rows
+                raise BucketAccessError(source, bucket_url, f"read '{item['file_name']}'", exc,
+                                        item.fsspec.storage_options) from None
 
-    return export_files(bucket_url, table.file_glob) | rows
+    return export_files(bucket_url, table, source) | rows
 
 
 def unconfigured(source: str, setting: str, name: str, **hints):

@@ -21,7 +21,9 @@ TABLES = (
 
 @dlt.source(name="crm")
 def crm_source(bucket_url: str | None = dlt.config.value):
-    """CRM export files from a folder or bucket.
+    """CRM export files from a folder or bucket (``file://``, ``s3://``; see docs/sources.md).
+
+    Bucket credentials are read from ``[sources.crm.credentials]`` when the files are listed.
 
     Args:
         bucket_url: where the CRM exports land (``contacts*`` and ``lifecycle_stages*``, each

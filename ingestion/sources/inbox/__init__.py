@@ -26,10 +26,12 @@ def inbox_table(file_glob: str = "*") -> ExportTable:
 
 @dlt.source(name="inbox")
 def inbox_source(bucket_url: str | None = dlt.config.value, file_glob: str = "*"):
-    """Inbox export files from a folder or bucket (``file://``, ``s3://``, ``gs://``...).
+    """Inbox export files from a folder or bucket (``file://``, ``s3://``; see docs/sources.md).
+
+    Bucket credentials are read from ``[sources.inbox.credentials]`` when the files are listed.
 
     Args:
-        bucket_url: where the inbox tool drops its exports.
+        bucket_url: where the inbox tool drops its exports (a folder or a bucket and prefix).
         file_glob: which files in it are inbox exports (``.csv`` and ``.jsonl`` are read; any
             other file matched is reported in the quarantine table).
     """
