@@ -29,7 +29,7 @@ import duckdb
 # Per API source: the recorded pages' item list (DuckDB side) and its raw tables (our side).
 API_SOURCES = {
     "x": ("body.data", ("mentions", "posts", "search_results", "dm_events")),
-    "mastodon": ("body", ("notifications", "statuses", "tag_statuses")),
+    "mastodon": ("body", ("notifications", "statuses", "tag_statuses", "conversations")),
 }
 
 

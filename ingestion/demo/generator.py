@@ -30,7 +30,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ingestion.demo import brand as B
-from ingestion.demo.payloads import PageWriter, RecordFile
+from ingestion.demo.payloads import PageWriter, RecordFile, write_object
 from ingestion.demo.texts import PRODUCTS, TEXTS
 
 DEFAULT_END = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
@@ -219,12 +219,15 @@ class DemoGenerator:
         for a in B.accounts("facebook"):
             self._writer("meta", f"{a.account_id}/feed", "graph")
             self._writer("meta", f"{a.account_id}/conversations", "graph")
+            self._meta_account(a)
         for a in B.accounts("instagram"):
             self._writer("meta", f"{a.account_id}/media", "graph")
+            self._meta_account(a)
         for a in B.accounts("mastodon"):
             self._writer("mastodon", "api/v1/notifications", "mastodon", namespace=a.account_id)
             self._writer("mastodon", f"api/v1/accounts/{a.account_id}/statuses", "mastodon",
                          namespace=a.account_id)
+            self._writer("mastodon", "api/v1/conversations", "mastodon", namespace=a.account_id)
         self._writer("mastodon", f"api/v1/timelines/tag/{B.CHAT_HASHTAG}", "mastodon")
 
     # ----------------------------------------------------------------- ids and formats
@@ -281,21 +284,26 @@ class DemoGenerator:
             }, include_user=self._owned_x_user(account))
         elif p == "facebook":
             post_id = f"{account.account_id}_{self._next()}"
-            self._writer("meta", f"{account.account_id}/feed", "graph").add({
+            post = {
                 "id": post_id, "message": text, "created_time": iso_graph(at),
                 "from": {"id": account.account_id, "name": account.handle},
                 "shares": {"count": likes // 10},
                 "reactions": {"summary": {"total_count": likes}},
                 "insights": {"impressions": likes * 35},
-            })
+            }
+            self._writer("meta", f"{account.account_id}/feed", "graph").add(post)
+            # the post on its own (/{post-id}), re-read while its comments are followed
+            write_object(self.payloads, "meta", post_id, post)
             self._writer("meta", f"{post_id}/comments", "graph")
         elif p == "instagram":
             post_id = str(18_000_000_000_000_000 + self._next())
-            self._writer("meta", f"{account.account_id}/media", "graph").add({
+            medium = {
                 "id": post_id, "caption": text, "timestamp": iso_graph(at),
                 "media_type": "IMAGE", "like_count": likes, "comments_count": likes // 20,
                 "username": account.handle, "owner": {"id": account.account_id},
-            })
+            }
+            self._writer("meta", f"{account.account_id}/media", "graph").add(medium)
+            write_object(self.payloads, "meta", post_id, medium)
             self._writer("meta", f"{post_id}/comments", "graph")
         else:
             post_id = self._snowflake(at, shift=16, epoch_ms=0)
@@ -311,6 +319,21 @@ class DemoGenerator:
                 "public_metrics": {"followers_count": 52000 if account.purpose == "brand"
                                    else 8100, "following_count": 120, "tweet_count": 9000,
                                    "listed_count": 80}}
+
+    def _meta_account(self, account: B.OwnedAccount) -> None:
+        # The Graph object of an owned Page or Instagram account, as the accounts resource
+        # asks for it (/{id}?fields=...): the audience counts the engagement rate falls back on.
+        brand = account.purpose == "brand"
+        if account.platform == "facebook":
+            body = {"id": account.account_id, "name": account.handle,
+                    "followers_count": 31000 if brand else 4300,
+                    "fan_count": 29500 if brand else 4100}
+        else:
+            body = {"id": account.account_id, "username": account.handle,
+                    "followers_count": 18500 if brand else 2600,
+                    "follows_count": 150 if brand else 40,
+                    "media_count": 640 if brand else 90}
+        write_object(self.payloads, "meta", account.account_id, body)
 
     def _owned_author(self, account: B.OwnedAccount) -> dict:
         return {"id": account.account_id, "username": account.handle,
@@ -673,6 +696,9 @@ class DemoGenerator:
                          turns: list[Turn]) -> list[str]:
         visibility = "direct" if channel == "dm" else "public"
         author = self._person_author(person)
+        # A lone DM nobody answered: the agent dismissed its notification (or the account's
+        # notification policy filtered it), so only the conversations list still shows it.
+        notified = channel != "dm" or len(turns) > 1
         ids: list[str] = []
         previous: tuple[str, str] | None = None
         for t in turns:
@@ -682,12 +708,11 @@ class DemoGenerator:
                 status = self._mastodon_status(status_id, author, text, t.at, person.lang,
                                                in_reply_to=previous, visibility=visibility,
                                                mention=account)
-                self._writer("mastodon", "api/v1/notifications", "mastodon",
-                             namespace=account.account_id).add({
-                                 "id": self._snowflake(t.at, shift=16, epoch_ms=0),
-                                 "type": "mention",
-                                 "created_at": iso_ms(t.at), "account": author,
-                                 "status": status})
+                note = {"id": self._snowflake(t.at, shift=16, epoch_ms=0), "type": "mention",
+                        "created_at": iso_ms(t.at), "account": author, "status": status}
+                if notified:
+                    self._writer("mastodon", "api/v1/notifications", "mastodon",
+                                 namespace=account.account_id).add(note)
             else:
                 status = self._mastodon_status(status_id, self._owned_author(account),
                                                f"@{person.handle} {text}", t.at, person.lang,
@@ -697,7 +722,19 @@ class DemoGenerator:
                              "mastodon", namespace=account.account_id).add(status)
             previous = (status_id, author["id"] if t.side == "person" else account.account_id)
             ids.append(status_id)
+        if channel == "dm":
+            self._mastodon_conversation(account, author, status, unread=turns[-1].side == "person")
         return ids
+
+    def _mastodon_conversation(self, account: B.OwnedAccount, person: dict, last_status: dict,
+                               unread: bool) -> None:
+        """The owned account's conversation for one DM thread, as ``/api/v1/conversations``
+        lists it: the other participant and the thread's last status (one thread, one
+        conversation, since every turn replies to the one before)."""
+        writer = self._writer("mastodon", "api/v1/conversations", "mastodon",
+                              namespace=account.account_id)
+        writer.add({"id": str(writer.count + 1), "unread": unread, "accounts": [person],
+                    "last_status": last_status})
 
     # ----------------------------------------------------------------- other interactions
     def _keyword_post(self, person: Person, intent: str, at: datetime) -> None:

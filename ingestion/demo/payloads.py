@@ -33,6 +33,12 @@ def write_envelope(target: Path, body: Any, headers: dict[str, str] | None = Non
     target.write_text(json.dumps(envelope, ensure_ascii=False), encoding="utf-8")
 
 
+def write_object(root: Path, platform: str, path: str, body: dict) -> None:
+    """Record the answer of a single-object endpoint (no list, no paging), e.g. Graph's
+    ``/{page-id}?fields=...``: one page at ``<path>/first.json``."""
+    write_envelope(page_dir(root, platform, path) / f"{FIRST}.json", body)
+
+
 class PageWriter:
     """Buffers the items of one endpoint and writes them as linked pages.
 

@@ -10,7 +10,8 @@ Incremental requests are answered the way the platforms answer them, so a second
 only what is new: X ``since_id`` keeps items with a larger id, Graph ``since`` (unix seconds)
 keeps items created or updated at or after it, and Mastodon ``min_id`` answers the oldest
 ``limit`` items newer than it (from the whole recorded chain), newest first, with a
-``rel="prev"`` link to the next newer page and no link once nothing is left.
+``rel="prev"`` link to the next newer page and no link once nothing is left; conversations
+(``/api/v1/conversations``) are compared by their last status' id, as Mastodon does.
 ``{{EPOCH+N}}`` in a recorded header stands for the current unix time plus N seconds (a
 rate-limit reset just ahead).
 """
@@ -22,6 +23,7 @@ import re
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +35,8 @@ CURSOR_PARAMS = ("pagination_token", "after", "max_id")
 TOKEN_PREFIX = "demo-"
 EPOCH = re.compile(r"\{\{EPOCH\+(\d+)\}\}")
 GRAPH_TIME_KEYS = ("created_time", "timestamp", "updated_time")
+# Mastodon timelines paged by something other than the item's own id.
+MASTODON_CONVERSATIONS = "api/v1/conversations"
 
 
 class ReplayServer:
@@ -102,7 +106,8 @@ class ReplayServer:
                 envelope = server.next_envelope(target)
                 base = server.base_url(platform)
                 if "min_id" in query and platform == "mastodon":
-                    envelope = server.min_id_page(target, envelope, query, f"{base}/{rest}")
+                    envelope = server.min_id_page(target, envelope, query, f"{base}/{rest}",
+                                                  position=mastodon_position(rest))
                 body = filter_body(platform, envelope.get("body"), query)
                 headers = {k: substitute(v, base) for k, v in envelope.get("headers",
                                                                            {}).items()}
@@ -126,18 +131,19 @@ class ReplayServer:
 
         return Handler
 
-    def min_id_page(self, target: Path, envelope: dict, query: dict[str, str], url: str
-                    ) -> dict:
-        """Mastodon's answer to ``min_id``: the oldest ``limit`` newer items, newest first."""
+    def min_id_page(self, target: Path, envelope: dict, query: dict[str, str], url: str,
+                    position: Callable[[dict], str] = lambda item: item["id"]) -> dict:
+        """Mastodon's answer to ``min_id``: the oldest ``limit`` newer items, newest first,
+        items ordered by ``position`` (their id, or for conversations their last status')."""
         if envelope.get("status", 200) != 200 or not isinstance(envelope.get("body"), list):
             return envelope  # an error recorded for this endpoint is answered as recorded
         min_id = _id_key(query["min_id"])
-        items = [i for i in self._chain(target) if _id_key(i["id"]) > min_id]
-        page = sorted(items, key=lambda i: _id_key(i["id"]))[:int(query.get("limit", 40))]
+        items = [i for i in self._chain(target) if _id_key(position(i)) > min_id]
+        page = sorted(items, key=lambda i: _id_key(position(i)))[:int(query.get("limit", 40))]
         headers = {}
         if page:
             rest = {k: v for k, v in query.items() if k != "min_id"}
-            link = f"{url}?{urlencode({**rest, 'min_id': page[-1]['id']})}"
+            link = f"{url}?{urlencode({**rest, 'min_id': position(page[-1])})}"
             headers["Link"] = f'<{link}>; rel="prev"'
         return {"status": 200, "headers": headers, "body": page[::-1]}
 
@@ -176,6 +182,14 @@ def substitute(text: str, base: str) -> str:
     return EPOCH.sub(lambda m: str(int(time.time()) + int(m.group(1))), text)
 
 
+def mastodon_position(path: str) -> Callable[[dict], str]:
+    """What a Mastodon timeline at ``path`` is paged by: the conversations list by the id of
+    each conversation's last status, every other timeline by the item's id."""
+    if path.strip("/").endswith(MASTODON_CONVERSATIONS):
+        return lambda item: (item.get("last_status") or {}).get("id", "")
+    return lambda item: item["id"]
+
+
 def _id_key(value: str) -> tuple[int, str]:
     # Numeric ids compare as numbers; recorded pages may use any digit string length.
     return len(str(value)), str(value)
@@ -185,18 +199,51 @@ def _graph_epoch(value: str) -> float:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").timestamp()
 
 
+def _x_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _x_keeps(item: dict, query: dict[str, str]) -> bool:
+    if "since_id" in query and _id_key(item["id"]) <= _id_key(query["since_id"]):
+        return False
+    if "start_time" in query or "end_time" in query:
+        created = _x_time(item["created_at"])
+        if "start_time" in query and created < _x_time(query["start_time"]):
+            return False
+        if "end_time" in query and created >= _x_time(query["end_time"]):
+            return False
+    return True
+
+
 def filter_body(platform: str, body: object, query: dict[str, str]) -> object:
-    """A recorded page with the platform's incremental filter (``since_id``, ``since``) applied."""
-    if platform == "x" and "since_id" in query and isinstance(body, dict) and body.get("data"):
-        since = _id_key(query["since_id"])
-        data = [i for i in body["data"] if _id_key(i["id"]) > since]
+    """A recorded page with the platform's time and id filters applied: X ``since_id``,
+    ``start_time`` and ``end_time`` (exclusive), Graph ``since`` and ``until`` (unix seconds,
+    both inclusive as the Graph API treats them)."""
+    x_filters = {"since_id", "start_time", "end_time"} & query.keys()
+    if platform == "x" and x_filters and isinstance(body, dict) and body.get("data"):
+        data = [i for i in body["data"] if _x_keeps(i, query)]
         meta = {**body.get("meta", {}), "result_count": len(data)}
         body = {**body, "meta": meta, "data": data}
         if not data:
             del body["data"]  # X omits data on an empty page
-    if platform == "meta" and "since" in query and isinstance(body, dict) and body.get("data"):
-        since = float(query["since"])
+    graph_filters = {"since", "until"} & query.keys()
+    if platform == "meta" and graph_filters and isinstance(body, dict) and body.get("data"):
+        since, until = float(query.get("since", "-inf")), float(query.get("until", "inf"))
         key = next((k for k in GRAPH_TIME_KEYS if k in body["data"][0]), None)
         if key:
-            body = {**body, "data": [i for i in body["data"] if _graph_epoch(i[key]) >= since]}
+            body = {**body, "data": [i for i in body["data"]
+                                     if since <= _graph_epoch(i[key]) <= until]}
+    if platform == "meta" and graph_filters and isinstance(body, dict):
+        body = _graph_next_with(body, {k: query[k] for k in sorted(graph_filters)})
     return body
+
+
+def _graph_next_with(body: dict, params: dict[str, str]) -> dict:
+    # The Graph API repeats the request's time filters in paging.next; recorded pages cannot.
+    paging = body.get("paging")
+    link = paging.get("next") if isinstance(paging, dict) else None
+    if not isinstance(link, str):
+        return body
+    parts = urlsplit(link)
+    query = {**{k: v[0] for k, v in parse_qs(parts.query).items()}, **params}
+    return {**body, "paging": {**paging, "next": parts._replace(query=urlencode(query)).geturl()}}

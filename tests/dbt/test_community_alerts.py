@@ -80,8 +80,26 @@ def test_owned_posts_get_an_engagement_rate_where_a_denominator_exists(
     rows = dict(demo_run.query(
         "select platform, count(engagement_rate) * 1.0 / count(*) "
         "from marts.mart_post_performance_daily group by platform"))
-    # X and Facebook report impressions; Instagram reports neither impressions nor followers
-    assert rows["x"] == 1 and rows["facebook"] == 1 and rows["instagram"] == 0
+    # X and Facebook report impressions; Instagram posts fall back on the account's followers
+    assert rows["x"] == 1 and rows["facebook"] == 1 and rows["instagram"] == 1
+
+
+def test_instagram_posts_are_rated_by_the_followers_of_the_nightly_account_read(
+        demo_run: DemoRun) -> None:
+    # the follower counts the Graph account objects (/{ig-user-id}) answered in the demo
+    followers = {}
+    for account in demo_run.summary["owned_accounts"]:
+        if account["platform"] == "instagram":
+            page = demo_run.data_dir / "payloads" / "meta" / account["account_id"] / "first.json"
+            followers[account["account_id"]] = json.loads(page.read_text())["body"][
+                "followers_count"]
+    rows = demo_run.query(
+        "select owned_account_id, engagement_basis, followers_count, engagements, "
+        "engagement_rate from marts.mart_post_performance_daily where platform = 'instagram'")
+    assert rows and len(followers) == 2
+    for account_id, basis, count, engagements, rate in rows:
+        assert basis == "followers" and count == followers[account_id]
+        assert abs(rate - engagements / followers[account_id]) < 1e-12
 
 
 def test_rerunning_the_night_keeps_alert_ids_and_segments(demo_run: DemoRun) -> None:

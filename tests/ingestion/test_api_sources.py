@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -20,6 +21,7 @@ from requests import Response
 
 from ingestion import pipelines
 from ingestion.demo.replay import ReplayServer
+from ingestion.sources import meta as meta_source_module
 from ingestion.sources.rest import HttpPolicy, SourceHTTPError, retry_delay
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -109,6 +111,129 @@ def test_meta_backs_off_graph_rate_limit_codes_and_follows_paging_next(
         ("17800000000000001", None), ("17800000000000002", "17800000000000001")]
     assert len(hits(server, "/222/feed?")) == 2 + 1  # code 613, the page, then paging.next
     assert not [r for r in server.requests if "access_token" in r]  # dropped from paging.next
+
+
+def _meta_snapshot_at(monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
+    # the night's clock: an account snapshot is keyed by the UTC day it was taken
+    monkeypatch.setattr(meta_source_module, "snapshot_time",
+                        lambda: datetime.fromisoformat(moment))
+
+
+def _write_meta_object(root: Path, account_id: str, body: dict, status: int = 200) -> None:
+    (root / "meta" / account_id / "first.json").write_text(
+        json.dumps({"status": status, "headers": {}, "body": body}))
+
+
+def test_meta_accounts_keep_one_follower_snapshot_per_account_and_utc_day(
+        api: tuple[ReplayServer, Path], isolated_env: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    server, root = api
+    sql = ("select platform, id, snapshot_date::varchar, followers_count, fan_count, "
+           "follows_count, media_count from raw_meta.accounts order by snapshot_date, platform")
+    _meta_snapshot_at(monkeypatch, "2026-09-04T01:00:00+00:00")
+    pipelines.run("meta")
+    assert query(isolated_env, sql) == [
+        ("facebook", "222", "2026-09-04", 31250, 29800, None, None),
+        ("instagram", "333", "2026-09-04", 18400, None, 120, 640)]
+    assert [r for r in hits(server, "/meta/222?") if "fields=id%2Cname%2Cfollowers_count" in r]
+    assert [r for r in hits(server, "/meta/333?") if "media_count" in r]
+    # a re-run later the same UTC day replaces that day's row
+    _write_meta_object(root, "333", {"id": "333", "username": "brewly", "followers_count": 18460,
+                                     "follows_count": 121, "media_count": 641})
+    _meta_snapshot_at(monkeypatch, "2026-09-04T23:30:00+00:00")
+    pipelines.run("meta")
+    assert query(isolated_env, sql)[1] == ("instagram", "333", "2026-09-04", 18460, None, 121, 641)
+    assert query(isolated_env, "select count(*) from raw_meta.accounts") == [(2,)]
+    # the next night adds a row per account: a follower history
+    _meta_snapshot_at(monkeypatch, "2026-09-05T01:00:00+00:00")
+    pipelines.run("meta")
+    assert query(isolated_env, "select id, list(followers_count order by snapshot_date) "
+                               "from raw_meta.accounts group by id order by id") == [
+        ("222", [31250, 31250]), ("333", [18460, 18460])]
+
+
+def test_meta_account_with_a_broken_count_is_quarantined_and_the_others_load(
+        api: tuple[ReplayServer, Path], isolated_env: Path) -> None:
+    _, root = api
+    _write_meta_object(root, "333", {"id": "333", "username": "brewly",
+                                     "followers_count": "18.4K", "media_count": 640})
+    pipelines.run("meta")
+    assert query(isolated_env, "select platform, id, followers_count from raw_meta.accounts") \
+        == [("facebook", "222", 31250)]
+    assert query(isolated_env, "select endpoint, item_id, reason from "
+                               "raw_meta.accounts_quarantine") == [
+        ("/333", "333", "followers_count is not a number: '18.4K'")]
+
+
+def test_a_failing_meta_account_call_names_the_endpoint_but_never_the_token(
+        api: tuple[ReplayServer, Path], isolated_env: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    _, root = api
+    caplog.set_level(logging.DEBUG)
+    _write_meta_object(root, "333", {"error": {
+        "message": "(#100) Tried accessing nonexisting field (followers_count)",
+        "type": "OAuthException", "code": 100}}, status=400)
+    with pytest.raises(Exception) as failure:
+        pipelines.run("meta")
+    errors = [e for e in error_chain(failure.value) if isinstance(e, SourceHTTPError)]
+    assert errors and errors[0].status == 400
+    assert "source 'meta'" in str(errors[0]) and "GET /meta/333 failed" in str(errors[0])
+    everything = str(failure.value) + str(errors[0]) + caplog.text
+    assert not [s for s in SECRETS if s in everything]
+
+
+def _comment_on(root: Path, post_id: str, comment_id: str, at: str) -> None:
+    (root / "meta" / post_id / "comments" / "first.json").write_text(json.dumps(
+        {"status": 200, "headers": {}, "body": {"data": [
+            {"id": comment_id, "message": "Still loving it", "created_time": at,
+             "from": {"id": "602", "name": "Emil"}}]}}))
+
+
+def test_comments_on_posts_older_than_the_lookback_keep_arriving_for_comment_days(
+        api: tuple[ReplayServer, Path], isolated_env: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    server, root = api
+    # posts 222_1, 222_2, 222_3 were made on Sep 1, 2 and 3 at 08:00: the next night's feed
+    # window (newest minus 12 h) holds only 222_3; comment_days keeps 222_2 but not 222_1
+    monkeypatch.setenv("SOURCES__META__LOOKBACK_DAYS", "0.5")
+    monkeypatch.setenv("SOURCES__META__COMMENT_DAYS", "1.5")
+    pipelines.run("meta")
+    _comment_on(root, "222_2", "222_2_20", "2026-09-20T10:00:00+0000")
+    _comment_on(root, "222_1", "222_1_30", "2026-09-20T11:00:00+0000")
+    post = json.loads((root / "meta" / "222_2" / "first.json").read_text())
+    post["body"]["reactions"]["summary"]["total_count"] = 15
+    (root / "meta" / "222_2" / "first.json").write_text(json.dumps(post))
+    since = calendar.timegm((2026, 9, 2, 20, 0, 0))
+    # Graph carries the request's since into paging.next (the recorded link has none)
+    feed = root / "meta" / "222" / "feed" / "first.json"
+    feed.write_text(feed.read_text().replace("&after=p2", f"&since={since}&after=p2"))
+    server.requests.clear()
+    pipelines.run("meta")
+    assert all(f"since={since}" in r for r in hits(server, "/222/feed?") if "after=" not in r)
+    assert len(hits(server, "/meta/222_2?")) == 1 and hits(server, "/meta/222_2/comments?")
+    assert not hits(server, "/meta/222_1")
+    assert query(isolated_env, "select id, post_id from raw_meta.post_comments "
+                               "where id in ('222_2_20', '222_1_30')") == [("222_2_20", "222_2")]
+    # the post read again merged its newer counters
+    assert query(isolated_env, "select reactions__summary__total_count from "
+                               "raw_meta.page_posts where id = '222_2'") == [(15,)]
+
+
+def test_a_remembered_post_deleted_since_is_forgotten_without_failing_the_night(
+        api: tuple[ReplayServer, Path], isolated_env: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    server, root = api
+    monkeypatch.setenv("SOURCES__META__LOOKBACK_DAYS", "0.5")
+    monkeypatch.setenv("SOURCES__META__COMMENT_DAYS", "1.5")
+    pipelines.run("meta")
+    _write_meta_object(root, "222_2", {"error": {
+        "message": "Unsupported get request. Object with ID '222_2' does not exist",
+        "type": "GraphMethodException", "code": 100}}, status=400)
+    pipelines.run("meta")  # the night loads; the post stays as last read
+    assert query(isolated_env, "select count(*) from raw_meta.page_posts") == [(3,)]
+    server.requests.clear()
+    pipelines.run("meta")
+    assert hits(server, "/222/feed?") and not hits(server, "/meta/222_2")
 
 
 def test_mastodon_follows_link_headers_and_waits_out_a_429(
@@ -224,3 +349,56 @@ def test_rate_limit_wait_follows_the_platforms_reset_time_within_the_cap(
         headers: dict[str, str], max_wait: float, expected: float) -> None:
     policy = HttpPolicy(max_wait_seconds=max_wait, backoff_seconds=1.0)
     assert retry_delay(_response(headers), attempt=3, policy=policy, now=1000.0) == expected
+
+
+MASTODON_CONVERSATIONS = "/mastodon/api/v1/conversations?"
+
+
+def test_mastodon_conversations_follow_link_headers_and_quarantine_a_bad_item(
+        api: tuple[ReplayServer, Path], isolated_env: Path) -> None:
+    server, _ = api
+    pipelines.run("mastodon")
+    rows = query(isolated_env, "select owned_account_id, id, last_status__id, "
+                               "last_status__account__id, last_status__content_text, "
+                               "accounts->>'$[0].acct', unread "
+                               "from raw_mastodon.conversations order by id")
+    assert rows == [
+        ("444", "29", "117200741990400007", "444", "@gus your refund is on its way",
+         "gus@other.example", False),
+        ("444", "31", "117217375027200007", "801", "@brewly My order never arrived 😟",
+         "fay@other.example", True),
+    ]
+    # the first page, then the page its Link header names as rel="next"
+    assert [r.split("?", 1)[1] for r in hits(server, MASTODON_CONVERSATIONS)] == [
+        "limit=40", "max_id=p2"]
+    quarantined = query(isolated_env, "select item_id, endpoint, reason "
+                                      "from raw_mastodon.conversations_quarantine")
+    assert quarantined == [("32", "/api/v1/conversations", "last_status.created_at is not a "
+                            "time: '2026-09-05T12:00:00' has no time zone")]
+
+
+def test_mastodon_conversations_next_night_asks_min_id_of_the_last_status_and_merges(
+        api: tuple[ReplayServer, Path], isolated_env: Path) -> None:
+    server, root = api
+    pipelines.run("mastodon")
+    # Gus answers in conversation 29 after the first night: it comes back with a new last status
+    first = root / "mastodon" / "_as" / "444" / "api" / "v1" / "conversations" / "first.json"
+    page = json.loads(first.read_text())
+    gus = page["body"][0]["accounts"][0]
+    page["body"].insert(0, {"id": "29", "unread": True, "accounts": [gus], "last_status": {
+        "id": "117223509196800007", "created_at": "2026-09-06T10:00:00.000Z",
+        "in_reply_to_id": "117200741990400007", "in_reply_to_account_id": "444",
+        "visibility": "direct", "language": "en", "content": "<p>It arrived, thanks!</p>",
+        "account": gus}})
+    first.write_text(json.dumps(page))
+    server.requests.clear()
+    pipelines.run("mastodon")
+    # min_id = newest loaded last status (conversation 31; the quarantined 32 is newer but
+    # never moves the cursor) minus the 3-day lookback: 3 * 86_400_000 ms << 16
+    asked = hits(server, MASTODON_CONVERSATIONS)
+    assert asked and all("min_id=117200388096000007" in r for r in asked[:1])
+    assert all("min_id=" in r and "max_id" not in r for r in asked)
+    rows = query(isolated_env, "select id, last_status__id, last_status__content_text, unread "
+                               "from raw_mastodon.conversations order by id")
+    assert rows == [("29", "117223509196800007", "It arrived, thanks!", True),
+                    ("31", "117217375027200007", "@brewly My order never arrived 😟", True)]

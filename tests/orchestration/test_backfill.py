@@ -13,8 +13,7 @@ from urllib.parse import unquote
 import duckdb
 import pytest
 
-from ingestion.demo import replay
-from ingestion.demo.replay import GRAPH_TIME_KEYS, ReplayServer
+from ingestion.demo.replay import ReplayServer
 from ingestion.sources.mastodon import mastodon_source
 from ingestion.sources.mastodon.helpers import snowflake_at
 from ingestion.sources.meta import meta_source
@@ -36,6 +35,7 @@ WINDOWED_TABLES = {
     "raw_meta.page_posts": "created_time", "raw_meta.ig_media": "timestamp",
     "raw_mastodon.statuses": "created_at", "raw_mastodon.notifications": "created_at",
     "raw_mastodon.tag_statuses": "created_at",
+    "raw_mastodon.conversations": "last_status__created_at",
 }
 
 
@@ -93,37 +93,6 @@ def test_a_status_id_maps_back_to_its_millisecond() -> None:
 
 # --- a real backfill on demo data -----------------------------------------------------------
 
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def _with_time_filters(filter_body):
-    """The replay server's filter plus X ``start_time``/``end_time`` and Graph ``until``,
-    answered the way the platforms answer them (it already answers ``since_id``, ``since``
-    and Mastodon ``min_id``)."""
-
-    def filtered(platform: str, body: object, query: dict[str, str]) -> object:
-        body = filter_body(platform, body, query)
-        if not isinstance(body, dict) or not body.get("data"):
-            return body
-        if platform == "x" and "start_time" in query:
-            lo, hi = _time(query["start_time"]), _time(query["end_time"])
-            data = [i for i in body["data"] if lo <= _time(i["created_at"]) < hi]
-            body = {**body, "data": data,
-                    "meta": {**body.get("meta", {}), "result_count": len(data)}}
-            if not data:
-                del body["data"]  # X omits data on an empty page
-        if platform == "meta" and "until" in query:
-            key = next((k for k in GRAPH_TIME_KEYS if k in body["data"][0]), None)
-            if key:
-                until = int(query["until"])
-                body = {**body, "data": [i for i in body["data"]
-                                         if _time(i[key]).timestamp() <= until]}
-        return body
-
-    return filtered
-
-
 def run_job_on(data_dir: Path, warehouse: Path, days: tuple[str, str] | None = None
                ) -> list[str]:
     """Serve ``data_dir`` and run the backfill job for ``days`` (else the nightly job) into
@@ -133,7 +102,6 @@ def run_job_on(data_dir: Path, warehouse: Path, days: tuple[str, str] | None = N
 
     payloads = data_dir / "payloads"
     with ReplayServer(payloads) as server, pytest.MonkeyPatch.context() as mp:
-        mp.setattr(replay, "filter_body", _with_time_filters(replay.filter_body))
         for key, value in demo_environment(payloads, server.url).items():
             mp.setenv(key, value)
         mp.setenv("RAPPORT_WAREHOUSE", str(warehouse))

@@ -176,6 +176,14 @@ mastodon_all as (
         status_id, cast(null as varchar), author_id, cast(null as varchar),
         cast(null as varchar), 'public', language, text, false, created_at, 3
     from {{ ref('stg_mastodon__tag_statuses') }}
+    union all
+    -- A DM whose notification was dismissed or filtered reaches us only as the last status
+    -- of its conversation; a status any other endpoint returned keeps that row (rank 4).
+    select
+        last_status_id, owned_account_id, last_status_author_id, last_status_in_reply_to_id,
+        last_status_in_reply_to_account_id, last_status_visibility, last_status_language,
+        last_status_text, true, last_status_created_at, 4
+    from {{ ref('stg_mastodon__conversations') }}
 ),
 
 mastodon_ranked as (

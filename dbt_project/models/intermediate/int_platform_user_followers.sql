@@ -1,7 +1,8 @@
 -- Followers of every platform user we have seen (people and owned accounts): one row per
--- (platform, user id), the count delivered with the most recent message. Platforms report the
--- count at load time, so this is a current value, not a history. Facebook and Instagram do not
--- deliver follower counts of commenters.
+-- (platform, user id), the most recent count: the one delivered with the newest message (X,
+-- Mastodon) or the newest nightly account snapshot (the owned Facebook Pages and Instagram
+-- accounts; Graph does not deliver follower counts of commenters). A current value, not a
+-- history (stg_meta__accounts keeps the owned accounts' history).
 
 with observations as (
     select 'x' as platform, author_id as user_id, author_followers_count as followers_count,
@@ -26,6 +27,11 @@ with observations as (
     union all
     select 'mastodon', author_id, author_followers_count, created_at
     from {{ ref('stg_mastodon__statuses') }}
+    union all
+    -- the owned Pages and Instagram accounts, read each night
+    select platform, account_id, followers_count,
+        cast(snapshot_date as {{ dbt.type_timestamp() }})
+    from {{ ref('stg_meta__accounts') }}
 ),
 
 ranked as (
@@ -43,6 +49,6 @@ select
     platform,
     user_id,
     cast(followers_count as {{ dbt.type_bigint() }}) as followers_count,
-    created_at as observed_with_message_at
+    created_at as observed_at
 from ranked
 where recency_rank = 1

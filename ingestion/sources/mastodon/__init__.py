@@ -1,17 +1,20 @@
-"""Mastodon: notifications of the owned accounts, their statuses, and hashtag timelines.
+"""Mastodon: notifications of the owned accounts, their statuses and direct-message
+conversations, and hashtag timelines.
 
 Mastodon is self-hosted, so the instance URL is always configured. Pages are linked with the
 ``Link`` header; each owned account reads its own notifications with its own token. The first
 night walks back through history (``rel="next"``, ``max_id``); later nights ask for what is
 newer than the last loaded id (``min_id``) and walk forward (``rel="prev"``) until an empty
-page. Statuses re-read ``lookback_days`` before their cursor, so edits (``edited_at``) and late
-federated posts are merged by id.
+page. Statuses and conversations re-read ``lookback_days`` before their cursor, so edits
+(``edited_at``) and late federated posts are merged by id. Conversations are paged by the id of
+their last status (a conversation comes back whenever it gets a new one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import dlt
 
@@ -56,7 +59,8 @@ def mastodon_source(
                 "base_url": base_url, "account_ids": account_ids, "hashtags": hashtags or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
                 "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
-    return as_parquet(notifications(settings), statuses(settings), tag_statuses(settings))
+    return as_parquet(notifications(settings), statuses(settings), conversations(settings),
+                      tag_statuses(settings))
 
 
 def _accounts(settings: dict) -> Iterator[tuple[str, str]]:
@@ -71,15 +75,26 @@ def _client(settings: dict, token: str | None = None):
                       settings["policy"])
 
 
+def _field(item: dict, path: str) -> Any:
+    """The value at a dotted ``path`` of an item (screened: the objects on the way exist)."""
+    for part in path.split("."):
+        item = item.get(part) if isinstance(item, dict) else None
+    return item
+
+
 def _incremental(settings: dict, token: str, path: str, key: str, params: dict,
-                 lookback: bool, screen: Screen) -> Iterator[list[dict]]:
+                 lookback: bool, screen: Screen, position: str = "id",
+                 time: str = "created_at") -> Iterator[list[dict]]:
     """Pages of a timeline newer than ``key``'s cursor; moves the cursor to the newest id.
 
-    In a backfill, the pages of the window instead, leaving the cursor alone. Only valid items
-    come out (and move the cursor); ``screen`` holds the others for the resource to yield."""
+    ``position`` is the field Mastodon pages the timeline by (``min_id`` compares it) and
+    ``time`` the item's creation time. In a backfill, the pages of the window instead, leaving
+    the cursor alone. Only valid items come out (and move the cursor); ``screen`` holds the
+    others for the resource to yield."""
     if settings["window"]:
-        # the status timelines (those with a lookback) are the ones with snowflake ids
-        yield from _backfill(settings, token, path, params, by_id=lookback, screen=screen)
+        # the status timelines (those with a lookback) are the ones paged by snowflake ids
+        yield from _backfill(settings, token, path, params, by_id=lookback, screen=screen,
+                             time=time)
         return
     state = cursors("min_id")
     last = state.get(key)
@@ -88,15 +103,15 @@ def _incremental(settings: dict, token: str, path: str, key: str, params: dict,
     for items in paged(_client(settings, token), path, params, since):
         items = screen(items, path)
         for item in items:
-            newest = newest_id(newest, item["id"])
+            newest = newest_id(newest, _field(item, position))
         yield items
     if newest:
         state[key] = newest
 
 
 def _backfill(settings: dict, token: str, path: str, params: dict, by_id: bool,
-              screen: Screen) -> Iterator[list[dict]]:
-    """The items of a timeline created in the backfill window.
+              screen: Screen, time: str = "created_at") -> Iterator[list[dict]]:
+    """The items of a timeline created (``time``) in the backfill window.
 
     Status ids are time-ordered snowflakes, so status timelines start at the ``min_id`` of the
     window's start and walk forward until past its end; notification ids are not, so those
@@ -105,7 +120,7 @@ def _backfill(settings: dict, token: str, path: str, params: dict, by_id: bool,
     min_id = snowflake_at(window.start) if by_id else None
     for items in paged(_client(settings, token), path, params, min_id):
         items = screen(items, path)
-        times = [parse_time(i.get("created_at")) for i in items]
+        times = [parse_time(_field(i, time)) for i in items]
         yield [i for i, t in zip(items, times, strict=True) if window.contains(t)]
         known = [t for t in times if t is not None]
         if known and (max(known) >= window.end if by_id else min(known) < window.start):
@@ -137,6 +152,27 @@ def statuses(settings: dict) -> Iterator[object]:
         for items in _incremental(settings, token, f"/api/v1/accounts/{account_id}/statuses",
                                   account_id, {"limit": S.LIMIT}, lookback=True, screen=screen):
             yield [{**with_text(s), "owned_account_id": account_id} for s in items]
+            yield from screen.rejected()
+
+
+@dlt.resource(name="conversations", primary_key=("owned_account_id", "id"),
+              write_disposition="merge", columns={**S.CONVERSATION_JSON, **VERSIONED})
+@batched
+def conversations(settings: dict) -> Iterator[object]:
+    """Direct-message conversations per owned account: participants (``accounts``, JSON) and
+    the last status, flattened to ``last_status__*`` with ``last_status__content_text``.
+
+    Each owned account reads its own list with its own token; the list is paged, and the
+    cursor kept, by the last status' id, so a conversation that got a new message since the
+    last night comes back and is merged by (owned account, conversation id). A backfill reads
+    the conversations whose last status was written in the window."""
+    screen = Screen(S.CONVERSATION_RULES)
+    for account_id, token in _accounts(settings):
+        for items in _incremental(settings, token, "/api/v1/conversations", account_id,
+                                  {"limit": S.LIMIT}, lookback=True, screen=screen,
+                                  position=S.CONVERSATION_POSITION, time=S.CONVERSATION_TIME):
+            yield [{**c, "last_status": with_text(c["last_status"]),
+                    "owned_account_id": account_id} for c in items]
             yield from screen.rejected()
 
 

@@ -4,25 +4,43 @@ Facebook comments are read with ``filter=stream`` so replies arrive flat with th
 Instagram replies arrive nested under their comment and are yielded as rows of their own with
 ``parent_id`` set, so both platforms land in the same shape.
 
+Owned accounts: each night reads every Page and Instagram account object once (follower
+counts), one row per account and UTC day, so the nights build a follower history.
+
 Increments: posts and media are read ``since`` the newest one loaded minus ``lookback_days``;
 every post or medium read is followed into its comments, so comments and replies on recent
-posts keep arriving (merged by id) for that window. Messenger threads are listed newest-updated
+posts keep arriving (merged by id) for that window. People keep commenting for longer than
+that: the ids and created times of the posts of the last ``comment_days`` (counted back from
+the newest post, like the lookback) are kept in the resource state, and those the feed window
+no longer returns are read again one by one (``/{post-id}``), so their counters and comments
+stay current for ``comment_days``. Messenger threads are listed newest-updated
 first until they are older than the window; the messages of each listed thread are re-read.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import dlt
 
 from ingestion.sources.arrow import batched
 from ingestion.sources.meta import settings as S
 from ingestion.sources.meta.helpers import GraphPaginator, epoch, since_param
-from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, pages, require
+from ingestion.sources.rest import (
+    HttpPolicy,
+    SourceHTTPError,
+    api_client,
+    as_parquet,
+    cursors,
+    pages,
+    require,
+)
 from ingestion.sources.validation import VERSIONED, Screen, is_quarantine, parent_rows
 from ingestion.sources.window import backfill_window
+
+logger = logging.getLogger(__name__)
 
 
 @dlt.source(name="meta")
@@ -32,6 +50,7 @@ def meta_source(
     instagram_account_ids: list[str] | None = dlt.config.value,
     access_tokens: dict[str, str] | None = dlt.secrets.value,
     lookback_days: float = 14.0,
+    comment_days: float = 28.0,
     max_attempts: int = 5,
     max_wait_seconds: float = 900.0,
     backoff_seconds: float = 2.0,
@@ -46,6 +65,8 @@ def meta_source(
         instagram_account_ids: ids of the owned Instagram professional accounts.
         access_tokens: a Page (or Instagram) access token per owned account id.
         lookback_days: how far behind the newest loaded post each night re-reads.
+        comment_days: how long (back from the newest post) a post's comments are re-read
+            each night, by reading the post again once the lookback no longer covers it.
         max_attempts: tries per request (throttling codes 4/17/32/613, 5xx, broken bodies).
         max_wait_seconds: longest single wait between tries.
         backoff_seconds: first backoff step (doubles each try).
@@ -58,6 +79,7 @@ def meta_source(
                 "base_url": base_url or S.DEFAULT_BASE_URL, "page_ids": page_ids or [],
                 "instagram_account_ids": instagram_account_ids or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
+                "comment_days": comment_days,
                 "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
     posts = page_posts(settings)
     conversations = page_conversations(settings)
@@ -69,6 +91,7 @@ def meta_source(
         conversations | conversation_messages(settings),
         media,
         media | ig_comments(settings),
+        accounts(settings),
     )
 
 
@@ -86,6 +109,19 @@ def _read(settings: dict, account_id: str, path: str, fields: str,
         yield items
 
 
+def snapshot_time() -> datetime:
+    """When an account snapshot is taken (now, UTC); its UTC day is part of the row's key."""
+    return datetime.now(UTC)
+
+
+def _object(settings: dict, account_id: str, object_id: str, fields: str) -> object:
+    """One Graph object (``/{id}?fields=...``) read with ``account_id``'s token: no ``data``
+    envelope, no paging."""
+    client = api_client("meta", settings["base_url"], _token(settings, account_id),
+                        settings["policy"])
+    return client.get(f"/{object_id}", params={"fields": fields}).json()
+
+
 def _windowed(settings: dict, account_id: str, path: str, fields: str, time_key: str,
               context: dict, screen: Screen) -> Iterator[object]:
     """Pages of an edge that accepts ``since``; moves the account's cursor to the newest item.
@@ -98,14 +134,45 @@ def _windowed(settings: dict, account_id: str, path: str, fields: str, time_key:
     window = ({"since": int(backfill.start.timestamp()),
                "until": int(backfill.end.timestamp()) - 1}
               if backfill else since_param(newest, settings["lookback_days"]))
+    read: dict[str, int] = {}
     for items in _read(settings, account_id, path, fields, window):
         items = screen([_with(i, context) for i in items], f"/{path}")
         yield from screen.rejected()
         for item in items:
-            newest = max(newest or 0, epoch(item.get(time_key)) or 0) or None
+            read[item["id"]] = epoch(item.get(time_key)) or 0
+            newest = max(newest or 0, read[item["id"]]) or None
         yield items
     if newest and not backfill:
+        yield from _recent_posts(settings, account_id, fields, context, screen, read, newest)
         state[account_id] = newest
+
+
+def _recent_posts(settings: dict, account_id: str, fields: str, context: dict, screen: Screen,
+                  read: dict[str, int], newest: int) -> Iterator[object]:
+    """The account's posts of the last ``comment_days`` that tonight's window did not return,
+    read again one by one (so the transformer follows them into their comments); the state
+    then keeps tonight's posts and the remembered ones still that young."""
+    recent = cursors("recent")
+    oldest = newest - settings["comment_days"] * 86400
+    kept = {post_id: created for post_id, created in {**recent.get(account_id, {}),
+                                                       **read}.items() if created >= oldest}
+    for post_id in [p for p in kept if p not in read]:
+        try:
+            item = _object(settings, account_id, post_id, fields)
+        except SourceHTTPError as error:
+            if error.status not in (400, 404):
+                raise
+            # Graph answers 400 (code 100) for a post deleted since: nothing left to follow.
+            logger.warning("meta: post %s is gone (%s); its comments are no longer re-read",
+                           post_id, error)
+            del kept[post_id]
+            continue
+        rows = screen([_with(item, context)], f"/{post_id}")
+        yield from screen.rejected()
+        if not rows:  # quarantined (e.g. now a tombstone): not followed again
+            del kept[post_id]
+        yield rows
+    recent[account_id] = kept
 
 
 def _with(item: object, context: dict) -> object:
@@ -121,6 +188,30 @@ def _screened_children(settings: dict, screen: Screen, account_id: str, path: st
     for items in _read(settings, account_id, path, fields, extra):
         yield screen([_with(item, context) for item in items], f"/{path}")
         yield from screen.rejected()
+
+
+@dlt.resource(name="accounts", primary_key=("platform", "id", "snapshot_date"),
+              write_disposition="merge",
+              columns={"snapshot_date": {"data_type": "date"}, **VERSIONED})
+@batched
+def accounts(settings: dict) -> Iterator[object]:
+    """Audience counts of each owned Page (followers, fans) and Instagram account (followers,
+    follows, media), one row per account and UTC day: a re-run on the same day replaces that
+    day's row, the next day adds one."""
+    # Only the day: a re-run that day writes the same row (when it ran is in _dlt_loads).
+    snapshot = {"snapshot_date": snapshot_time().date()}
+    for platform, ids, fields, rules in (
+            ("facebook", settings["page_ids"], S.PAGE_ACCOUNT_FIELDS, S.PAGE_ACCOUNT_RULES),
+            ("instagram", settings["instagram_account_ids"], S.IG_ACCOUNT_FIELDS,
+             S.IG_ACCOUNT_RULES)):
+        screen = Screen(rules)
+        for account_id in ids:
+            item = _with(_object(settings, account_id, account_id, fields),
+                         {"platform": platform})
+            # The snapshot date is added after screening: it is ours, not the platform's,
+            # and the quarantine keeps the item as it was sent.
+            yield [{**row, **snapshot} for row in screen([item], f"/{account_id}")]
+            yield from screen.rejected()
 
 
 @dlt.resource(name="page_posts", primary_key="id", write_disposition="merge",

@@ -34,3 +34,11 @@ IG_COMMENT_RULES = ItemRules(
     keys=("id",), times=("timestamp",), texts=("text", "username", *_FROM["texts"]),
     refs=("parent_id", "media.id", *_FROM["refs"]),
     objects=("media", "replies", *_FROM["objects"]))
+
+# Owned accounts, read as single objects (no paging) for their audience counts.
+PAGE_ACCOUNT_FIELDS = "id,name,followers_count,fan_count"
+IG_ACCOUNT_FIELDS = "id,username,followers_count,follows_count,media_count"
+PAGE_ACCOUNT_RULES = ItemRules(keys=("id",), texts=("name",),
+                               numbers=("followers_count", "fan_count"))
+IG_ACCOUNT_RULES = ItemRules(keys=("id",), texts=("username",),
+                             numbers=("followers_count", "follows_count", "media_count"))

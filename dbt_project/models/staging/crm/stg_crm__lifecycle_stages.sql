@@ -2,7 +2,12 @@ with
 
 source as (
 
-    select * from {{ source('crm', 'lifecycle_stages') }}
+    -- the latest version of each item (raw keeps every load's)
+    {{ latest_version(
+        source('crm', 'lifecycle_stages'),
+        partition_by='contact_id, stage, changed_at',
+        order_by='_dlt_load_id desc, _source_file desc, _source_line desc'
+    ) }}
 
 ),
 
@@ -24,11 +29,6 @@ renamed as (
         {{ to_utc('changed_at') }} as changed_at
 
     from source
-
-    qualify row_number() over (
-        partition by contact_id, stage, changed_at
-        order by _dlt_load_id desc, _source_file desc, _source_line desc
-    ) = 1
 
 )
 

@@ -4,7 +4,12 @@ with
 
 source as (
 
-    select * from {{ raw }}
+    -- the latest version of each item (raw keeps every load's)
+    {{ latest_version(
+        raw,
+        partition_by='message_id',
+        order_by='_dlt_load_id desc, _source_file desc, _source_line desc'
+    ) }}
 
 ),
 
@@ -33,11 +38,6 @@ renamed as (
         {{ to_utc(column_or_null(raw, 'closed_at', 'timestamptz')) }} as closed_at
 
     from source
-
-    qualify row_number() over (
-        partition by message_id
-        order by _dlt_load_id desc, _source_file desc, _source_line desc
-    ) = 1
 
 )
 

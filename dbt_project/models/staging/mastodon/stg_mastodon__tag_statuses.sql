@@ -2,7 +2,12 @@ with
 
 source as (
 
-    select * from {{ source('mastodon', 'tag_statuses') }}
+    -- the latest version of each item (raw keeps every load's)
+    {{ latest_version(
+        source('mastodon', 'tag_statuses'),
+        partition_by='hashtag, id',
+        order_by='_dlt_load_id desc, _dlt_id desc'
+    ) }}
 
 ),
 
@@ -28,11 +33,6 @@ renamed as (
         {{ to_utc('created_at') }} as created_at
 
     from source
-
-    qualify row_number() over (
-        partition by hashtag, id
-        order by _dlt_load_id desc, _dlt_id desc
-    ) = 1
 
 )
 

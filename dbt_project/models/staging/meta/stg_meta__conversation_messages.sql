@@ -2,7 +2,12 @@ with
 
 source as (
 
-    select * from {{ source('meta', 'conversation_messages') }}
+    -- the latest version of each item (raw keeps every load's)
+    {{ latest_version(
+        source('meta', 'conversation_messages'),
+        partition_by='id',
+        order_by='_dlt_load_id desc, _dlt_id desc'
+    ) }}
 
 ),
 
@@ -24,11 +29,6 @@ renamed as (
         {{ to_utc('created_time') }} as created_at
 
     from source
-
-    qualify row_number() over (
-        partition by id
-        order by _dlt_load_id desc, _dlt_id desc
-    ) = 1
 
 )
 

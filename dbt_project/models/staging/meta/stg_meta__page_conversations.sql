@@ -2,7 +2,12 @@ with
 
 source as (
 
-    select * from {{ source('meta', 'page_conversations') }}
+    -- the latest version of each item (raw keeps every load's)
+    {{ latest_version(
+        source('meta', 'page_conversations'),
+        partition_by='id',
+        order_by='_dlt_load_id desc, _dlt_id desc'
+    ) }}
 
 ),
 
@@ -18,11 +23,6 @@ renamed as (
         {{ to_utc('updated_time') }} as updated_at
 
     from source
-
-    qualify row_number() over (
-        partition by id
-        order by _dlt_load_id desc, _dlt_id desc
-    ) = 1
 
 )
 

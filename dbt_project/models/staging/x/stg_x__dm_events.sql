@@ -2,7 +2,12 @@ with
 
 source as (
 
-    select * from {{ source('x', 'dm_events') }}
+    -- the latest version of each item (raw keeps every load's)
+    {{ latest_version(
+        source('x', 'dm_events'),
+        partition_by='owned_account_id, id',
+        order_by='_dlt_load_id desc, _dlt_id desc'
+    ) }}
 
 ),
 
@@ -29,11 +34,6 @@ renamed as (
         {{ to_utc('created_at') }} as created_at
 
     from source
-
-    qualify row_number() over (
-        partition by owned_account_id, id
-        order by _dlt_load_id desc, _dlt_id desc
-    ) = 1
 
 )
 

@@ -4,7 +4,12 @@ with
 
 source as (
 
-    select * from {{ raw }}
+    -- the latest version of each item (raw keeps every load's)
+    {{ latest_version(
+        raw,
+        partition_by='id',
+        order_by='_dlt_load_id desc, _dlt_id desc'
+    ) }}
 
 ),
 
@@ -33,11 +38,6 @@ renamed as (
         {{ to_utc('created_at') }} as created_at
 
     from source
-
-    qualify row_number() over (
-        partition by id
-        order by _dlt_load_id desc, _dlt_id desc
-    ) = 1
 
 )
 
