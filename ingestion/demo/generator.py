@@ -232,8 +232,12 @@ class DemoGenerator:
 
     # ----------------------------------------------------------------- ids and formats
     def _snowflake(self, at: datetime, shift: int = 22, epoch_ms: int = 1288834974657) -> str:
+        # The counter's low bits fill the sequence part; its high bits move the millisecond
+        # on, so ids stay unique when more items share a second than the sequence part holds
+        # (Mastodon's 16 bits: 65,536) - times are whole seconds, so no two seconds meet.
         ms = int(at.timestamp() * 1000) - epoch_ms
-        return str((ms << shift) + (self._next() & ((1 << shift) - 1)))
+        n = self._next()
+        return str(((ms + (n >> shift)) << shift) + (n & ((1 << shift) - 1)))
 
     def _text(self, intent: str, lang: str) -> str:
         template = self.rng.choice(TEXTS[intent][lang])

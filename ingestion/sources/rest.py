@@ -182,6 +182,20 @@ def _platform_message(response: Response) -> str:
     return response.text[:200] if body is _BROKEN else str(body)[:200]
 
 
+@dataclass
+class RequestStats:
+    """What one source's API calls cost in this process: requests sent (tries included),
+    retries, and seconds spent waiting for answers (backoff sleeps not included)."""
+
+    requests: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+
+# Per source name; read by benchmarks/ingest_throughput.py to tell API time from our own.
+REQUEST_STATS: dict[str, RequestStats] = {}
+
+
 class PolicySession(Session):
     """A requests session that applies :class:`HttpPolicy` and raises clear, token-free errors."""
 
@@ -196,15 +210,20 @@ class PolicySession(Session):
         response: Response | None = None
         error: BaseException | None = None
         attempt = 0
+        stats = REQUEST_STATS.setdefault(self.source, RequestStats())
         for attempt in range(1, self.policy.max_attempts + 1):
             response, error = None, None
+            started = time.perf_counter()
             try:
                 response = super().send(request, **kwargs)
             except RETRY_EXCEPTIONS as exc:
                 error = exc
+            stats.requests += 1
+            stats.seconds += time.perf_counter() - started
             reason = retry_reason(response, error)
             if reason is None or attempt == self.policy.max_attempts:
                 break
+            stats.retries += 1
             delay = retry_delay(response, attempt, self.policy)
             logger.warning("%s: %s on GET %s; retrying in %.1f s (attempt %d of %d)",
                            self.source, reason, endpoint, delay, attempt,

@@ -1,11 +1,22 @@
 """One Dagster asset per dlt resource, keyed ``[source, table]`` like the dbt sources."""
 
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, AssetSpec
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    MaterializeResult,
+    MetadataValue,
+)
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.pipelines import SOURCES, dataset_name, ensure_warehouse_dir, make_pipeline
+from ingestion.sources.rest import REQUEST_STATS, RequestStats
 from orchestration.assets.window import BackfillWindow
 
 # Every asset that writes the DuckDB file runs in this pool; its limit is 1 (dagster.yaml).
@@ -50,10 +61,38 @@ def _source_assets(name: str) -> AssetsDefinition:
         window = backfill.source_args() if name in WINDOWED_SOURCES else {}
         if window:
             context.log.info(f"backfill of {name}: {window['start']} to {window['end']}")
-        yield from dlt.run(context=context, dlt_source=SOURCES[name](**window),
-                           dlt_pipeline=make_pipeline(name))
+        REQUEST_STATS.pop(name, None)
+        events = dlt.run(context=context, dlt_source=SOURCES[name](**window),
+                         dlt_pipeline=make_pipeline(name))
+        yield from _with_api_stats(context, name, events)
 
     return _assets
+
+
+def _with_api_stats(context: AssetExecutionContext, name: str, events: Iterator[Any]
+                    ) -> Iterator[Any]:
+    """The dlt events, each table's materialization carrying what its source's API calls cost
+    in this run (requests, retries, seconds waiting for answers), so the Dagster UI shows
+    rate limits and slow nights per source over time. File sources make no API calls."""
+    logged = False
+    for event in events:
+        stats = REQUEST_STATS.get(name)
+        if stats is not None and isinstance(event, MaterializeResult):
+            if not logged:
+                context.log.info(f"{name}: {stats.requests} API requests, {stats.retries} "
+                                 f"retried, {stats.seconds:.1f}s waiting for answers")
+                logged = True
+            event = MaterializeResult(
+                asset_key=event.asset_key, check_results=event.check_results,
+                data_version=event.data_version, tags=event.tags,
+                metadata={**(event.metadata or {}), **_api_metadata(stats)})
+        yield event
+
+
+def _api_metadata(stats: RequestStats) -> dict[str, MetadataValue]:
+    return {"source_api_requests": MetadataValue.int(stats.requests),
+            "source_api_retries": MetadataValue.int(stats.retries),
+            "source_api_seconds": MetadataValue.float(round(stats.seconds, 3))}
 
 
 raw_assets = [_source_assets(name) for name in SOURCES]

@@ -22,7 +22,7 @@ from requests import Response
 from ingestion import pipelines
 from ingestion.demo.replay import ReplayServer
 from ingestion.sources import meta as meta_source_module
-from ingestion.sources.rest import HttpPolicy, SourceHTTPError, retry_delay
+from ingestion.sources.rest import REQUEST_STATS, HttpPolicy, SourceHTTPError, retry_delay
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 APP_TOKEN = "app-SECRET-TOKEN-x"
@@ -83,7 +83,11 @@ def error_chain(error: BaseException) -> list[BaseException]:
 def test_x_reads_every_page_through_rate_limit_server_error_and_truncated_body(
         api: tuple[ReplayServer, Path], isolated_env: Path) -> None:
     server, _ = api
+    REQUEST_STATS.pop("x", None)
     pipelines.run("x")
+    # every try is counted, the three retried ones (429, 503, truncated body) as retries
+    assert REQUEST_STATS["x"].requests == len(server.requests)
+    assert REQUEST_STATS["x"].retries == 3
     mentions = query(isolated_env, "select id, author__username, author__public_metrics__"
                                    "followers_count from raw_x.mentions order by id")
     assert [m[0] for m in mentions] == ["1790000000000000001", "1790000000000000002",
@@ -402,3 +406,26 @@ def test_mastodon_conversations_next_night_asks_min_id_of_the_last_status_and_me
                                "from raw_mastodon.conversations order by id")
     assert rows == [("29", "117223509196800007", "It arrived, thanks!", True),
                     ("31", "117217375027200007", "@brewly My order never arrived 😟", True)]
+
+
+def test_dagster_materializations_carry_each_sources_api_costs(
+        api: tuple[ReplayServer, Path], isolated_env: Path) -> None:
+    from dagster import AssetKey, DagsterInstance, materialize
+
+    from orchestration.assets.ingestion import raw_assets
+    from orchestration.resources import RESOURCES
+
+    server, _ = api
+    x_assets = next(a for a in raw_assets if AssetKey(["x", "mentions"]) in a.keys)
+    result = materialize([x_assets], resources={k: RESOURCES[k] for k in ("dlt", "backfill")},
+                         instance=DagsterInstance.ephemeral())
+    assert result.success
+    events = result.asset_materializations_for_node(x_assets.node_def.name)
+    metadata = {e.asset_key: e.metadata for e in events}
+    mentions = metadata[AssetKey(["x", "mentions"])]
+    # the fixture's 429, 503 and truncated body are retried: every try is one request
+    assert mentions["source_api_requests"].value == len(server.requests)
+    assert mentions["source_api_retries"].value == 3
+    assert mentions["source_api_seconds"].value > 0
+    assert metadata[AssetKey(["x", "dm_events"])]["source_api_requests"].value == len(
+        server.requests)
