@@ -110,11 +110,11 @@ class ReplayProcess:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        # `rapport replay`, as a data engineer runs it for `dagster dev`
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-             "from ingestion.demo.replay import ReplayServer; "
-             "ReplayServer(Path(sys.argv[1]), int(sys.argv[2])).start(); time.sleep(1e9)",
-             str(payloads), str(self.port)])
+            [sys.executable, "-m", "orchestration.cli", "replay",
+             "--payloads", str(payloads), "--port", str(self.port)],
+            stdout=subprocess.DEVNULL)
 
     def __enter__(self) -> ReplayProcess:
         deadline = time.monotonic() + 30

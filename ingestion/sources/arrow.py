@@ -34,6 +34,8 @@ import pyarrow.compute as pc
 from dlt.common import json
 from dlt.extract.items_transform import ItemTransform
 
+from ingestion.sources.validation import path_value, raw_json
+
 SEPARATOR = "__"
 _ISO_TIME = (r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d(:?\d\d)?)$")
 _TIME_NAME = re.compile(r"(^|_)(at|time|timestamp)$")
@@ -53,9 +55,7 @@ def _json_text(value: Any) -> str:
     try:
         return json.dumps(value)
     except TypeError:  # orjson refuses ints beyond 64 bits and lone surrogates
-        import json as stdjson
-
-        return stdjson.dumps(value, ensure_ascii=True, default=str)
+        return raw_json(value)
 
 
 def flatten(item: dict, json_columns: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -152,21 +152,13 @@ def _struct_columns(struct: pa.StructArray, path: tuple[str, ...], items: list[d
         elif pa.types.is_nested(child.type):
             # Lists and JSON objects: the JSON text of the values as sent (Arrow's inferred
             # struct would add null members an item never had).
-            out.append((name, pa.array([_json_or_none(_path_value(item, child_path))
+            out.append((name, pa.array([_json_or_none(path_value(item, child_path))
                                         for item in items], pa.string())))
         elif pa.types.is_string(child.type) and (name in time_columns
                                                  or _TIME_NAME.search(name)):
             out.append((name, _as_time(child)))
         else:
             out.append((name, child))
-
-
-def _path_value(item: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if not isinstance(item, dict):
-            return None
-        item = item.get(part)
-    return item
 
 
 def _json_or_none(value: Any) -> str | None:

@@ -120,6 +120,13 @@ def _get_parts(item: dict, parts: tuple[str, ...]) -> Any:
     return value
 
 
+def path_value(item: Any, path: str | tuple[str, ...]) -> Any:
+    """The value at a dotted ``path`` (or its parts) of an item; None where anything on the
+    way is missing or not an object."""
+    value = _get_parts(item, _parts(path) if isinstance(path, str) else path)
+    return None if value is _MISSING else value
+
+
 def _set(item: dict, path: str, value: Any) -> None:
     """Set ``path`` in ``item``, copying the nested objects on the way (they may be shared
     with the page, e.g. one author object under all of that author's posts)."""

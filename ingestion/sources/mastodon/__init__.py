@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 import dlt
 
@@ -22,7 +21,7 @@ from ingestion.sources.arrow import batched
 from ingestion.sources.mastodon import settings as S
 from ingestion.sources.mastodon.helpers import paged, snowflake_at, status_lookback_id, with_text
 from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, newest_id, require
-from ingestion.sources.validation import VERSIONED, Screen
+from ingestion.sources.validation import VERSIONED, Screen, path_value
 from ingestion.sources.window import Window, backfill_window, parse_time
 
 
@@ -75,13 +74,6 @@ def _client(settings: dict, token: str | None = None):
                       settings["policy"])
 
 
-def _field(item: dict, path: str) -> Any:
-    """The value at a dotted ``path`` of an item (screened: the objects on the way exist)."""
-    for part in path.split("."):
-        item = item.get(part) if isinstance(item, dict) else None
-    return item
-
-
 def _incremental(settings: dict, token: str, path: str, key: str, params: dict,
                  lookback: bool, screen: Screen, position: str = "id",
                  time: str = "created_at") -> Iterator[list[dict]]:
@@ -103,7 +95,7 @@ def _incremental(settings: dict, token: str, path: str, key: str, params: dict,
     for items in paged(_client(settings, token), path, params, since):
         items = screen(items, path)
         for item in items:
-            newest = newest_id(newest, _field(item, position))
+            newest = newest_id(newest, path_value(item, position))
         yield items
     if newest:
         state[key] = newest
@@ -120,7 +112,7 @@ def _backfill(settings: dict, token: str, path: str, params: dict, by_id: bool,
     min_id = snowflake_at(window.start) if by_id else None
     for items in paged(_client(settings, token), path, params, min_id):
         items = screen(items, path)
-        times = [parse_time(_field(i, time)) for i in items]
+        times = [parse_time(path_value(i, time)) for i in items]
         yield [i for i, t in zip(items, times, strict=True) if window.contains(t)]
         known = [t for t in times if t is not None]
         if known and (max(known) >= window.end if by_id else min(known) < window.start):

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dlt
+from dlt.sources.helpers.rest_client import RESTClient
 
 from ingestion.sources.arrow import batched
 from ingestion.sources.meta import settings as S
@@ -100,10 +101,15 @@ def _token(settings: dict, account_id: str) -> str:
     return require(tokens.get(account_id), "meta", f"access_tokens.{account_id}", secret=True)
 
 
+def _client(settings: dict, account_id: str) -> RESTClient:
+    """A Graph API client sending ``account_id``'s token."""
+    return api_client("meta", settings["base_url"], _token(settings, account_id),
+                      settings["policy"])
+
+
 def _read(settings: dict, account_id: str, path: str, fields: str,
           extra: dict | None = None) -> Iterator[list[dict]]:
-    client = api_client("meta", settings["base_url"], _token(settings, account_id),
-                        settings["policy"])
+    client = _client(settings, account_id)
     params = {"fields": fields, "limit": S.LIMIT, **(extra or {})}
     for items, _ in pages(client, path, GraphPaginator(), params):
         yield items
@@ -117,9 +123,7 @@ def snapshot_time() -> datetime:
 def _object(settings: dict, account_id: str, object_id: str, fields: str) -> object:
     """One Graph object (``/{id}?fields=...``) read with ``account_id``'s token: no ``data``
     envelope, no paging."""
-    client = api_client("meta", settings["base_url"], _token(settings, account_id),
-                        settings["policy"])
-    return client.get(f"/{object_id}", params={"fields": fields}).json()
+    return _client(settings, account_id).get(f"/{object_id}", params={"fields": fields}).json()
 
 
 def _windowed(settings: dict, account_id: str, path: str, fields: str, time_key: str,
