@@ -12,7 +12,9 @@ from ingestion.demo import brand
 from ingestion.demo.config import demo_environment
 from ingestion.demo.replay import ReplayServer
 from ingestion.sources.mastodon.helpers import html_to_text
+from ingestion.sources.mastodon.settings import NOTIFICATION_RULES
 from ingestion.sources.rest import SourceConfigError
+from ingestion.sources.validation import screen
 
 
 def test_missing_setting_names_the_setting_and_env_var(isolated_env: Path) -> None:
@@ -72,3 +74,12 @@ def test_x_source_follows_every_page(isolated_env: Path, monkeypatch: pytest.Mon
 ])
 def test_mastodon_html_becomes_text(html: str | None, text: str | None) -> None:
     assert html_to_text(html) == text
+
+
+@pytest.mark.parametrize("kind", [{"name": "mention"}, ["mention"], 7])
+def test_mastodon_notification_whose_type_is_not_text_is_quarantined_not_a_crash(
+        kind: object) -> None:
+    item = {"id": "9001", "type": kind, "created_at": "2026-09-01T10:00:00.000Z",
+            "account": {"id": "7", "acct": "someone"}}
+    good, bad = screen([item], NOTIFICATION_RULES, "/api/v1/notifications")
+    assert good == [] and [row["reason"] for row in bad] == ["type is not text"]

@@ -20,7 +20,9 @@ NOTIFICATION_RULES = ItemRules(
     texts=("type", "account.acct", "status.content", "status.visibility", "status.language"),
     numbers=("account.followers_count",), objects=("account", "status", "status.account"),
     # A notification about a status that has since been deleted arrives with no status.
-    deleted=lambda n: n.get("type") in _STATUS_TYPES and n.get("status") is None)
+    # (a type that is not text is screened as such, not looked up)
+    deleted=lambda n: (isinstance(n.get("type"), str) and n["type"] in _STATUS_TYPES
+                       and n.get("status") is None))
 
 # A status's lists (mentions, tags, media, custom emojis) land as JSON columns, one row per
 # status (the Arrow path of ingestion/sources/arrow.py); staging reads them with JSON functions.
