@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from dlt.common.json import json as fast_json
+
 from ingestion.demo.payloads import BASE, FIRST
 
 CURSOR_PARAMS = ("pagination_token", "after", "max_id")
@@ -39,6 +41,23 @@ GRAPH_TIME_KEYS = ("created_time", "timestamp", "updated_time")
 MASTODON_CONVERSATIONS = "api/v1/conversations"
 
 
+def _load(path: Path) -> object:
+    """A recorded file's JSON (orjson's speed; the standard parser for what orjson refuses,
+    such as the lone surrogate escapes of the bad-input corpus)."""
+    data = path.read_bytes()
+    try:
+        return fast_json.loadb(data)
+    except ValueError:
+        return json.loads(data.decode("utf-8"))
+
+
+def _dump(body: object) -> str:
+    try:
+        return fast_json.dumps(body)
+    except TypeError:  # lone surrogates, integers beyond 64 bits: sent as recorded
+        return json.dumps(body, ensure_ascii=False)
+
+
 class ReplayServer:
     """Serves ``root/<platform>/...`` on 127.0.0.1; use as a context manager or start/stop."""
 
@@ -47,6 +66,7 @@ class ReplayServer:
         self._served: dict[Path, int] = defaultdict(int)
         self._lock = threading.Lock()
         self.requests: list[str] = []
+        self.connections = 0  # TCP connections accepted (clients keep them alive)
         handler = self._handler_class()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._thread: threading.Thread | None = None
@@ -77,7 +97,7 @@ class ReplayServer:
 
     def next_envelope(self, target: Path) -> dict:
         """The envelope to answer for ``target``: a list of envelopes is answered in turn."""
-        recorded = json.loads(target.read_text(encoding="utf-8"))
+        recorded = _load(target)
         if isinstance(recorded, dict):
             return recorded
         with self._lock:
@@ -89,6 +109,16 @@ class ReplayServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as the platforms' APIs answer; with Nagle's algorithm off, so the
+            # body written after the headers is not held back waiting for an ACK.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.connections += 1
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -112,7 +142,7 @@ class ReplayServer:
                 headers = {k: substitute(v, base) for k, v in envelope.get("headers",
                                                                            {}).items()}
                 raw = envelope.get("raw")  # a deliberately broken body, sent as is
-                payload = raw if raw is not None else json.dumps(body, ensure_ascii=False)
+                payload = raw if raw is not None else _dump(body)
                 self._send(envelope.get("status", 200), headers,
                            payload.replace(BASE, base))
 
@@ -151,7 +181,7 @@ class ReplayServer:
         """Every item of a recorded Link-header chain, following ``max_id`` page names."""
         items, target = [], first
         while target is not None:
-            envelope = json.loads(target.read_text(encoding="utf-8"))
+            envelope = _load(target)
             envelope = envelope[-1] if isinstance(envelope, list) else envelope
             items.extend(envelope.get("body") or [])
             found = re.search(r"max_id=([\w-]+)>", envelope.get("headers", {}).get("Link", ""))

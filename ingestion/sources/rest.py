@@ -203,6 +203,21 @@ class PolicySession(Session):
         super().__init__(timeout=policy.timeout_seconds, raise_for_status=False)
         self.source = source
         self.policy = policy
+        self._environment: dict[tuple, dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: str | None, proxies: Any, stream: Any,
+                                   verify: Any, cert: Any) -> dict[str, Any]:
+        """requests' proxy, CA bundle and stream settings for ``url``, read from the
+        environment once per host for the session's life instead of on every request (each
+        read scans every environment variable twice: about a third of a millisecond per
+        page, more than parsing the page)."""
+        parts = urlsplit(url or "")
+        key = (parts.scheme, parts.netloc, repr(proxies), stream, repr(verify), repr(cert))
+        if key not in self._environment:
+            self._environment[key] = super().merge_environment_settings(
+                url, proxies, stream, verify, cert)
+        merged = self._environment[key]
+        return {**merged, "proxies": dict(merged["proxies"] or {})}
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
         """Send with retries; return a successful response or raise SourceHTTPError."""

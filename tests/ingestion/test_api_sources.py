@@ -115,6 +115,9 @@ def test_meta_backs_off_graph_rate_limit_codes_and_follows_paging_next(
         ("17800000000000001", None), ("17800000000000002", "17800000000000001")]
     assert len(hits(server, "/222/feed?")) == 2 + 1  # code 613, the page, then paging.next
     assert not [r for r in server.requests if "access_token" in r]  # dropped from paging.next
+    # one client per account for the night: every edge of an account (each post's comments,
+    # each thread's messages) is read over the connection it keeps alive
+    assert len(server.requests) > 10 and server.connections == len(META_TOKENS)
 
 
 def _meta_snapshot_at(monkeypatch: pytest.MonkeyPatch, moment: str) -> None:

@@ -80,7 +80,7 @@ def meta_source(
                 "base_url": base_url or S.DEFAULT_BASE_URL, "page_ids": page_ids or [],
                 "instagram_account_ids": instagram_account_ids or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
-                "comment_days": comment_days,
+                "comment_days": comment_days, "clients": {},
                 "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
     posts = page_posts(settings)
     conversations = page_conversations(settings)
@@ -102,9 +102,15 @@ def _token(settings: dict, account_id: str) -> str:
 
 
 def _client(settings: dict, account_id: str) -> RESTClient:
-    """A Graph API client sending ``account_id``'s token."""
-    return api_client("meta", settings["base_url"], _token(settings, account_id),
-                      settings["policy"])
+    """The Graph API client sending ``account_id``'s token, one per account and night: every
+    post's comments and every thread's messages are read through it, so connections are kept
+    alive between those requests (and dlt resolves a client's configuration once, not per
+    edge)."""
+    clients = settings["clients"]
+    if account_id not in clients:
+        clients[account_id] = api_client("meta", settings["base_url"],
+                                         _token(settings, account_id), settings["policy"])
+    return clients[account_id]
 
 
 def _read(settings: dict, account_id: str, path: str, fields: str,

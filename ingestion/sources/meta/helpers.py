@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers.rest_client.paginators import JSONLinkPaginator
 from requests import Response
+
+# Compiled once: a paginator is made for every edge walked (one per post's comments, per
+# thread's messages), and compiling the path each time cost more than the request.
+_NEXT = compile_path("paging.next")
 
 
 class GraphPaginator(JSONLinkPaginator):
@@ -17,7 +22,7 @@ class GraphPaginator(JSONLinkPaginator):
     """
 
     def __init__(self) -> None:
-        super().__init__(next_url_path="paging.next")
+        super().__init__(next_url_path=_NEXT)
 
     def update_state(self, response: Response, data: list | None = None) -> None:
         """Take ``paging.next`` without its ``access_token`` parameter."""
