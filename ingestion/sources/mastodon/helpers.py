@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime
 from html.parser import HTMLParser
@@ -83,4 +84,13 @@ def with_text(status: dict | None) -> dict | None:
     """A status with ``content_text`` added next to its HTML ``content``."""
     if not status:
         return status
-    return {**status, "content_text": html_to_text(status.get("content"))}
+    return {**status, "content_text": _status_text(status.get("id"), status.get("content"))}
+
+
+@functools.lru_cache(maxsize=16_384)
+def _status_text(status_id: object, html: str | None) -> str | None:
+    # One status arrives in several timelines of a night (its account's, the mention
+    # notification, the conversation, a hashtag's; in the demo over half the statuses read are
+    # repeats) and parsing HTML in Python is the slowest step of reading one: remembered per
+    # status and content (an edit is parsed anew).
+    return html_to_text(html)
