@@ -320,6 +320,16 @@ def _item_id(item: Any, rules: ItemRules) -> str | None:
     if not isinstance(item, dict):
         return None
     value = _get(item, rules.keys[-1]) if rules.keys else _MISSING
+    if (value is _MISSING or value is None) and _is_deleted(item, rules):
+        # A tombstone without the item's own key names the deleted item elsewhere: X
+        # compliance events (v2 ``delete.tweet``, v1.1 ``delete.status``) and Graph change
+        # values (``comment_id`` before ``post_id``: a comment's removal names its post too).
+        # The warehouse removes the item by this id (dbt model int_tombstones).
+        paths = ("delete.tweet.id", "delete.status.id", "delete.direct_message.id",
+                 "comment_id", "post_id")
+        value = next((found for path in paths
+                      if (found := _get(item, path)) is not _MISSING and found is not None),
+                     _MISSING)
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return raw_json(value).strip('"')

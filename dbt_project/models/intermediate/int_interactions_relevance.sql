@@ -21,6 +21,8 @@ with messages as (
 reactions as (
     select * from {{ ref('stg_mastodon__notifications') }}
     where notification_type in ('favourite', 'reblog', 'follow')
+        -- reactions to a status deleted on the platform are gone with it (macros/tombstones)
+        and notification_key not in ({{ tombstoned_notification_keys() }})
         -- the brand favouriting its own posts is no person's involvement
         and actor_id not in (
             select account_id from {{ ref('int_owned_accounts') }} where platform = 'mastodon'

@@ -2,12 +2,16 @@
 -- DM, keyword or hashtag post), deduplicated across the endpoints that return it.
 -- Incremental: every run computes all messages (threads need their parents) but rewrites only
 -- new ones and the var('lookback_days') before them (macro incremental_reprocess).
+-- Messages deleted on the platform (int_tombstones) are left out, and the post-hook deletes
+-- those an earlier run wrote; replies to them stay (parent_message_id then dangles), and
+-- threads are built before the deletion so a thread keeps its id when its root is deleted.
 
 {{ config(
     materialized='incremental',
     unique_key='message_key',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
+    post_hook="{{ delete_tombstoned('message_key', tombstoned_message_keys()) }}",
 ) }}
 
 with recursive
@@ -274,6 +278,11 @@ final as (
     left join owned as author_owned
         on unioned.platform = author_owned.platform
         and unioned.author_id = author_owned.account_id
+    -- deleted on the platform (left out before incremental_reprocess, so a deleted message
+    -- never counts as new and widens the window)
+    where {{ dbt.concat(["unioned.platform", "':'", "unioned.message_id"]) }} not in (
+        {{ tombstoned_message_keys() }}
+    )
 )
 
 {% if is_incremental() %}

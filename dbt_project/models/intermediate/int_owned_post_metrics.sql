@@ -1,36 +1,47 @@
 -- The owned accounts' own posts (not replies) with the engagement counters the platforms
 -- delivered at the last load. Grain: one owned post. Where a platform gives no comment
 -- counter (Facebook) or one that lags (Mastodon), comments are counted from the comments and
--- replies the warehouse holds.
+-- replies the warehouse holds. Posts and comments deleted on the platform are left out.
 
 with owned as (
     select platform, account_id from {{ ref('int_owned_accounts') }}
 ),
 
+tombstoned as (
+    {{ tombstoned_message_keys() }}
+),
+
 x_posts as (
     select * from {{ ref('stg_x__posts') }}
     where in_reply_to_user_id is null and replied_to_tweet_id is null
+        and {{ dbt.concat(["'x:'", "tweet_id"]) }} not in (select message_key from tombstoned)
 ),
 
 fb_posts as (
     select * from {{ ref('stg_meta__page_posts') }}
     where author_id = page_id
+        and {{ dbt.concat(["'facebook:'", "post_id"]) }} not in (select message_key from tombstoned)
 ),
 
 fb_comments as (
     select post_id, count(*) as comments
     from {{ ref('stg_meta__post_comments') }}
     where author_id <> page_id
+        and {{ dbt.concat(["'facebook:'", "comment_id"]) }}
+            not in (select message_key from tombstoned)
     group by post_id
 ),
 
 ig_media as (
     select * from {{ ref('stg_meta__ig_media') }}
+    where {{ dbt.concat(["'instagram:'", "media_id"]) }} not in (select message_key from tombstoned)
 ),
 
 mastodon_posts as (
     select * from {{ ref('stg_mastodon__statuses') }}
     where in_reply_to_id is null and visibility in ('public', 'unlisted')
+        and {{ dbt.concat(["'mastodon:'", "status_id"]) }}
+            not in (select message_key from tombstoned)
 ),
 
 mastodon_replies as (

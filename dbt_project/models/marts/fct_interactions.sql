@@ -1,12 +1,18 @@
 -- One row per message or reaction on any platform: volumes by platform, type, direction, day.
 -- Incremental like int_messages: new interactions and var('lookback_days') before them are
--- rewritten each run (macro incremental_reprocess).
+-- rewritten each run (macro incremental_reprocess). Interactions deleted on the platform
+-- (messages via int_messages, reactions to a deleted status or whose notification says the
+-- status is gone) are left out, and the post-hooks remove those earlier runs wrote.
 
 {{ config(
     materialized='incremental',
     unique_key='interaction_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
+    post_hook=[
+        "{{ reassign_conversations_of_tombstoned() }}",
+        "{{ delete_tombstoned('interaction_id', tombstoned_interaction_ids()) }}",
+    ],
 ) }}
 
 with messages as (
@@ -16,6 +22,7 @@ with messages as (
 reactions as (
     select * from {{ ref('stg_mastodon__notifications') }}
     where notification_type in ('favourite', 'reblog', 'follow')
+        and notification_key not in ({{ tombstoned_notification_keys() }})
 ),
 
 unioned as (

@@ -7,7 +7,15 @@
 -- followers when the platform gives no impressions; averages over posts are means of these
 -- per-post rates (DOMAIN.md).
 
-{{ config(materialized='incremental', unique_key='mart_key', on_schema_change='fail') }}
+-- A post deleted on the platform leaves (int_owned_post_metrics no longer has it, and the
+-- post-hook deletes the snapshots earlier nights appended).
+
+{{ config(
+    materialized='incremental',
+    unique_key='mart_key',
+    on_schema_change='fail',
+    post_hook="{{ delete_tombstoned('post_key', tombstoned_message_keys()) }}",
+) }}
 
 with posts as (
     select * from {{ ref('int_owned_post_metrics') }}

@@ -1,0 +1,280 @@
+"""Deletions on the platforms reach the warehouse: an item loaded on one night and reported
+deleted (a tombstone) on a later night is gone from int_messages, fct_interactions and every
+mart, its tombstone is listed in int_tombstones, and re-running the night changes nothing.
+
+The real pipelines read the recorded pages of ``tests/fixtures/api`` from the loopback replay
+server into a temporary warehouse and the real dbt project builds on it; between the nights
+the pages change the way the platforms change them (a status gets ``deleted_at``, a comment
+``is_deleted``), and the sources' own re-reads (Mastodon statuses' lookback, Meta comments of
+recent posts) deliver the tombstones. The later nights build with ``lookback_days`` 0, so
+no row of night one is rewritten by the incremental window: only the tombstone handling can
+remove or correct it (as for an item deleted weeks after it loaded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from ingestion import pipelines
+from ingestion.demo.replay import ReplayServer
+from ingestion.settings import REPO_ROOT
+from ingestion.sources.validation import TOMBSTONE, ItemRules, screen
+from ingestion.sources.x.settings import TWEET_RULES
+from tests.ingestion.test_api_sources import configure
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+STATUSES = "mastodon/_as/444/api/v1/accounts/444/statuses/first.json"
+COMMENTS = "meta/222_3/comments/first.json"
+# The brand's Mastodon post (favourited: notification 9002) and a person's Facebook comment
+# that the brand answered (reply 222_3_11) are deleted on the platform after night one.
+DELETED_POST, FAVOURITE = "mastodon:113000000000000001", "mastodon:favourite:444:9002"
+DELETED_COMMENT, REPLY = "facebook:222_3_10", "facebook:222_3_11"
+LATER_NIGHT = ("--vars", json.dumps({"lookback_days": 0}))
+
+
+@dataclass
+class Nights:
+    """One warehouse, built night by night; what each night left behind."""
+
+    root: Path
+    warehouse: Path
+    before: dict[str, list[tuple]]
+    after: dict[str, list[tuple]]
+    marts_after: dict
+
+    def query(self, sql: str) -> list[tuple]:
+        return query(self.warehouse, sql)
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def run_night(root: Path, warehouse: Path, *dbt_args: str) -> None:
+    """Every source's pipeline against the pages under ``root``, then ``dbt build``."""
+    with ReplayServer(root / "api") as server, pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("SOURCES__")]:
+            mp.delenv(key)
+        mp.setenv("RAPPORT_WAREHOUSE", str(warehouse))
+        configure(mp, server.url, max_attempts=4)
+        mp.setenv("SOURCES__INBOX__BUCKET_URL", (root / "exports" / "inbox").as_uri())
+        mp.setenv("SOURCES__CRM__BUCKET_URL", (root / "exports" / "crm").as_uri())
+        for source in ("x", "meta", "mastodon", "inbox", "crm"):
+            pipelines.run(source)
+    build(warehouse, *dbt_args)
+
+
+def build(warehouse: Path, *dbt_args: str) -> None:
+    dbt = Path(sys.executable).parent / "dbt"
+    result = subprocess.run(
+        [str(dbt), "build", "--profiles-dir", ".", "--target-path",
+         str(warehouse.parent / "dbt_target"), *dbt_args],
+        cwd=REPO_ROOT / "dbt_project", env={**os.environ, "RAPPORT_WAREHOUSE": str(warehouse)},
+        capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def edit_page(path: Path, change) -> None:
+    """Apply ``change`` to every item of a recorded page (the last envelope of a list)."""
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    envelope = recorded[-1] if isinstance(recorded, list) else recorded
+    body = envelope["body"]
+    for item in body["data"] if isinstance(body, dict) else body:
+        change(item)
+    path.write_text(json.dumps(recorded), encoding="utf-8")
+
+
+def add_brand_reply_on_x(root: Path) -> None:
+    """The recorded timeline of the owned X account is empty; the brand answers a mention."""
+    reply = {"id": "1790000000000000004", "text": "@anna sorry to hear, DM us",
+             "author_id": "111", "created_at": "2026-09-01T10:30:00.000Z",
+             "conversation_id": "1790000000000000003", "in_reply_to_user_id": "501",
+             "referenced_tweets": [{"type": "replied_to", "id": "1790000000000000003"}],
+             "lang": "en", "public_metrics": {"retweet_count": 0, "reply_count": 0,
+                                              "like_count": 0, "quote_count": 0,
+                                              "impression_count": 3}}
+    page = {"data": [reply], "includes": {"users": [{"id": "111", "name": "Brewly",
+                                                     "username": "brewly"}]},
+            "meta": {"result_count": 1, "newest_id": reply["id"], "oldest_id": reply["id"]}}
+    (root / "api" / "x/2/users/111/tweets/first.json").write_text(
+        json.dumps({"status": 200, "headers": {}, "body": page}), encoding="utf-8")
+
+
+def delete_on_platform(item: dict) -> None:
+    if item["id"] == "113000000000000001":
+        item["deleted_at"] = "2026-09-06T10:00:00.000Z"
+    if item["id"] == "222_3_10":
+        item["is_deleted"] = True
+
+
+def mart_digest(warehouse: Path) -> dict[str, tuple[int, str]]:
+    """Rows and a content digest of every mart."""
+    digests = {}
+    for (table,) in query(warehouse, "select table_name from information_schema.tables "
+                                     "where table_schema = 'marts' order by 1"):
+        rows = query(warehouse, f"select * from marts.{table} order by all")
+        digests[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return digests
+
+
+def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    return {
+        "messages": query(warehouse, "select message_key, parent_message_id, thread_id from "
+                                     "intermediate.int_messages order by 1"),
+        "interactions": query(warehouse, "select interaction_id, conversation_id from "
+                                         "marts.fct_interactions order by 1"),
+        "posts": query(warehouse, "select distinct post_key from "
+                                  "marts.mart_post_performance_daily order by 1"),
+    }
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nights]:
+    """Night one loads the recorded pages; night two reads the same pages with two items
+    now deleted on the platform."""
+    root = tmp_path_factory.mktemp("tombstones")
+    shutil.copytree(FIXTURES / "api", root / "api")
+    shutil.copytree(FIXTURES / "exports", root / "exports")
+    add_brand_reply_on_x(root)
+    warehouse = root / "warehouse" / "rapport.duckdb"
+    run_night(root, warehouse)
+    before = snapshot(warehouse)
+    for page in (STATUSES, COMMENTS):
+        edit_page(root / "api" / page, delete_on_platform)
+    run_night(root, warehouse, *LATER_NIGHT)
+    yield Nights(root, warehouse, before, snapshot(warehouse), mart_digest(warehouse))
+
+
+def keys(rows: list[tuple]) -> set[str]:
+    return {row[0] for row in rows}
+
+
+def test_the_items_deleted_later_had_loaded_on_the_first_night(nights: Nights) -> None:
+    assert {DELETED_POST, DELETED_COMMENT, REPLY} <= keys(nights.before["messages"])
+    assert {DELETED_POST, DELETED_COMMENT, FAVOURITE} <= keys(nights.before["interactions"])
+
+
+def test_deleted_items_are_gone_from_int_messages_and_fct_interactions(nights: Nights) -> None:
+    assert not {DELETED_POST, DELETED_COMMENT} & keys(nights.after["messages"])
+    assert not {DELETED_POST, DELETED_COMMENT} & keys(nights.after["interactions"])
+    assert nights.query("select count(*) from intermediate.int_messages_threaded where "
+                        f"message_key in ('{DELETED_POST}', '{DELETED_COMMENT}')") == [(0,)]
+    # nothing else went: the two messages and the favourite of the deleted post
+    assert keys(nights.before["messages"]) - keys(nights.after["messages"]) \
+        == {DELETED_POST, DELETED_COMMENT}
+    assert keys(nights.before["interactions"]) - keys(nights.after["interactions"]) \
+        == {DELETED_POST, DELETED_COMMENT, FAVOURITE}
+
+
+def test_a_reaction_to_a_deleted_post_goes_with_it(nights: Nights) -> None:
+    assert FAVOURITE not in keys(nights.after["interactions"])
+    assert nights.query("select count(*) from intermediate.int_interactions_relevance "
+                        f"where interaction_id = '{FAVOURITE}'") == [(0,)]
+
+
+def test_a_reply_to_a_deleted_comment_stays_with_its_parent_id_dangling(nights: Nights) -> None:
+    reply = [row for row in nights.after["messages"] if row[0] == REPLY]
+    assert reply == [(REPLY, "222_3_10", "222_3_10")]
+    interaction = [row for row in nights.after["interactions"] if row[0] == REPLY]
+    conversation = interaction[0][1]
+    # its conversation no longer starts at the deleted comment but is still a conversation
+    assert conversation != DELETED_COMMENT
+    assert nights.query("select count(*) from marts.fct_conversations where "
+                        f"conversation_id = '{conversation}'") == [(1,)]
+    assert nights.query("select count(*) from marts.fct_conversations where "
+                        f"conversation_id = '{DELETED_COMMENT}'") == [(0,)]
+
+
+def test_every_mart_drops_the_deleted_items(nights: Nights) -> None:
+    assert DELETED_POST in keys(nights.before["posts"])
+    assert keys(nights.before["posts"]) - keys(nights.after["posts"]) == {DELETED_POST}
+    # every row of every fact that names a message names a surviving one
+    messages = keys(nights.after["messages"])
+    for table, column in (("marts.fct_conversations", "conversation_id"),
+                          ("marts.fct_mrm", "conversation_id"),
+                          ("marts.fct_interactions", "conversation_id")):
+        held = {r[0] for r in nights.query(f"select distinct {column} from {table} "
+                                           f"where {column} is not null")}
+        assert held <= messages, f"{table}.{column}: {held - messages}"
+
+
+def test_the_tombstones_are_listed_with_what_they_removed(nights: Nights) -> None:
+    rows = nights.query(
+        "select platform, source_name, source_table, item_kind, item_id, message_key, "
+        "first_seen_at from intermediate.int_tombstones order by tombstone_key")
+    assert [row[:6] for row in rows] == [
+        ("mastodon", "mastodon", "statuses", "message", "113000000000000001", DELETED_POST),
+        ("facebook", "meta", "post_comments", "message", "222_3_10", DELETED_COMMENT),
+    ]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    assert all(0 <= (now - row[6]).total_seconds() < 3600 for row in rows)
+    # ids only: nothing of the deleted content
+    columns = {r[0] for r in nights.query(
+        "select column_name from information_schema.columns where table_schema = "
+        "'intermediate' and table_name = 'int_tombstones'")}
+    assert not columns & {"text", "raw_json", "message", "content"}
+
+
+def test_rerunning_the_night_changes_nothing(nights: Nights) -> None:
+    listed = nights.query("select tombstone_key, first_seen_at from intermediate.int_tombstones"
+                          " order by 1")
+    run_night(nights.root, nights.warehouse, *LATER_NIGHT)
+    assert snapshot(nights.warehouse) == nights.after
+    assert mart_digest(nights.warehouse) == nights.marts_after
+    # a tombstone read again keeps the time it was first seen
+    assert nights.query("select tombstone_key, first_seen_at from "
+                        "intermediate.int_tombstones order by 1") == listed
+
+
+def test_the_incremental_nights_equal_a_full_rebuild(nights: Nights) -> None:
+    incremental = snapshot(nights.warehouse)
+    build(nights.warehouse, "--full-refresh", "--exclude", "resource_type:seed")
+    assert snapshot(nights.warehouse) == incremental
+
+
+def test_dbt_reads_the_reason_ingestion_gives_a_tombstone() -> None:
+    project = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    assert project["vars"]["tombstone_reason"] == TOMBSTONE
+
+
+@pytest.mark.parametrize("item,expected", [
+    ({"delete": {"tweet": {"id": "1790000000000000007", "author_id": "501"}}},
+     "1790000000000000007"),
+    ({"delete": {"status": {"id": 1790000000000000008, "user_id": 501}}}, "1790000000000000008"),
+    ({"id": "1790000000000000009", "deleted": True}, "1790000000000000009"),
+    ({"delete": {"event_at": "2026-09-01T10:00:00.000Z"}}, None),
+])
+def test_a_tombstone_quarantine_row_names_the_deleted_item(item: dict, expected) -> None:
+    good, bad = screen([item], TWEET_RULES, "/2/users/111/mentions")
+    assert good == [] and [row["reason"] for row in bad] == [TOMBSTONE]
+    assert bad[0]["item_id"] == expected
+
+
+def test_a_graph_removal_names_the_comment_before_its_post() -> None:
+    _, bad = screen([{"verb": "remove", "item": "comment", "comment_id": "222_3_10",
+                      "post_id": "222_3"}], ItemRules(keys=("id",)), "/222_3/comments")
+    assert [(row["reason"], row["item_id"]) for row in bad] == [(TOMBSTONE, "222_3_10")]
+
+
+def test_an_item_missing_its_id_is_not_given_one_from_elsewhere() -> None:
+    _, bad = screen([{"text": "no id", "comment_id": "c1", "created_at": "x"}],
+                    ItemRules(keys=("id",)), "/anything")
+    assert Counter(row["item_id"] for row in bad) == Counter([None])
