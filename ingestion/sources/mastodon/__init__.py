@@ -19,7 +19,13 @@ import dlt
 
 from ingestion.sources.arrow import batched
 from ingestion.sources.mastodon import settings as S
-from ingestion.sources.mastodon.helpers import paged, snowflake_at, status_lookback_id, with_text
+from ingestion.sources.mastodon.helpers import (
+    clear_status_texts,
+    paged,
+    snowflake_at,
+    status_lookback_id,
+    with_text,
+)
 from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, newest_id, require
 from ingestion.sources.validation import VERSIONED, Screen, path_value
 from ingestion.sources.window import Window, backfill_window, parse_time
@@ -54,6 +60,7 @@ def mastodon_source(
             are not time-ordered, walking back to ``start``); the cursors are kept as they are.
         end: the end of the backfill window (exclusive).
     """
+    clear_status_texts()  # remembered per night, not across nights
     settings = {"window": backfill_window(start, end, "mastodon"),
                 "base_url": base_url, "account_ids": account_ids, "hashtags": hashtags or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,

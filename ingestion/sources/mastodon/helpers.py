@@ -92,5 +92,10 @@ def _status_text(status_id: object, html: str | None) -> str | None:
     # One status arrives in several timelines of a night (its account's, the mention
     # notification, the conversation, a hashtag's; in the demo over half the statuses read are
     # repeats) and parsing HTML in Python is the slowest step of reading one: remembered per
-    # status and content (an edit is parsed anew).
+    # status and content (an edit is parsed anew) within one night.
     return html_to_text(html)
+
+
+def clear_status_texts() -> None:
+    """Forget the remembered status texts (each source run starts afresh)."""
+    _status_text.cache_clear()
