@@ -10,10 +10,12 @@ the later read within the resource's run, so of an item read twice in one night 
 row lands, deterministically (and a re-run of the same pages writes the same values).
 
 An item that breaks a rule becomes a row of ``<resource>_quarantine`` with the endpoint, the
-item id if it has a usable one, the raw JSON text and the reason, so items read = items loaded
-(+ superseded duplicates) + items quarantined. Quarantine rows are a table variant of the same
-resource (like the file exports' quarantine), not a resource of their own, so they add no
-Dagster asset. Reasons:
+item id if it has a usable one (for a tombstone without its own key, the id of the item it
+deletes: X compliance ``delete.tweet.id``, Graph ``comment_id`` / ``post_id``; dbt's
+``int_tombstones`` removes that item downstream), the raw JSON text and the reason, so items
+read = items loaded (+ superseded duplicates) + items quarantined. Quarantine rows are a table
+variant of the same resource (like the file exports' quarantine), not a resource of their own,
+so they add no Dagster asset. Reasons:
 
 - ``not a JSON object``;
 - ``deleted on the platform (tombstone)``: ``deleted: true``, ``is_deleted: true``,
