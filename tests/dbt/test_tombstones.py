@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -34,7 +33,7 @@ from ingestion.demo.replay import ReplayServer
 from ingestion.settings import REPO_ROOT
 from ingestion.sources.validation import TOMBSTONE, ItemRules, screen
 from ingestion.sources.x.settings import TWEET_RULES
-from tests.ingestion.test_api_sources import configure
+from tests.ingestion.test_api_sources import configure, query
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 STATUSES = "mastodon/_as/444/api/v1/accounts/444/statuses/first.json"
@@ -58,14 +57,6 @@ class Nights:
 
     def query(self, sql: str) -> list[tuple]:
         return query(self.warehouse, sql)
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def run_night(root: Path, warehouse: Path, *dbt_args: str) -> None:
