@@ -22,10 +22,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion import pipelines
-from ingestion.demo.replay import ReplayServer
 from ingestion.settings import REPO_ROOT
-from tests.ingestion.test_api_sources import configure
+from tests.ingestion.test_api_sources import load_every_source
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "bad_inputs"
 CASES: list[dict] = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
@@ -44,16 +42,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copytree(CORPUS / "api", root / "api")
     shutil.copytree(CORPUS / "exports", root / "exports")
     path = root / "warehouse" / "rapport.duckdb"
-    with ReplayServer(root / "api") as server, pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in os.environ if k.startswith("SOURCES__")]:
-            mp.delenv(key)
-        mp.setenv("RAPPORT_WAREHOUSE", str(path))
-        configure(mp, server.url, max_attempts=2)
-        mp.setenv("SOURCES__INBOX__BUCKET_URL", (root / "exports" / "inbox").as_uri())
-        mp.setenv("SOURCES__CRM__BUCKET_URL", (root / "exports" / "crm").as_uri())
-        for source in ("x", "meta", "mastodon", "inbox", "crm"):
-            pipelines.run(source)
-        yield path
+    load_every_source(root, path, max_attempts=2)
+    yield path
 
 
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:

@@ -28,12 +28,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingestion import pipelines
-from ingestion.demo.replay import ReplayServer
 from ingestion.settings import REPO_ROOT
 from ingestion.sources.validation import TOMBSTONE, ItemRules, screen
 from ingestion.sources.x.settings import TWEET_RULES
-from tests.ingestion.test_api_sources import configure, query
+from tests.ingestion.test_api_sources import load_every_source, query
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 STATUSES = "mastodon/_as/444/api/v1/accounts/444/statuses/first.json"
@@ -61,15 +59,7 @@ class Nights:
 
 def run_night(root: Path, warehouse: Path, *dbt_args: str) -> None:
     """Every source's pipeline against the pages under ``root``, then ``dbt build``."""
-    with ReplayServer(root / "api") as server, pytest.MonkeyPatch.context() as mp:
-        for key in [k for k in os.environ if k.startswith("SOURCES__")]:
-            mp.delenv(key)
-        mp.setenv("RAPPORT_WAREHOUSE", str(warehouse))
-        configure(mp, server.url, max_attempts=4)
-        mp.setenv("SOURCES__INBOX__BUCKET_URL", (root / "exports" / "inbox").as_uri())
-        mp.setenv("SOURCES__CRM__BUCKET_URL", (root / "exports" / "crm").as_uri())
-        for source in ("x", "meta", "mastodon", "inbox", "crm"):
-            pipelines.run(source)
+    load_every_source(root, warehouse)
     build(warehouse, *dbt_args)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -47,6 +48,21 @@ def configure(mp: pytest.MonkeyPatch, url: str, max_attempts: int = 4) -> None:
                          f"{source}__MAX_WAIT_SECONDS": "3", f"{source}__BACKOFF_SECONDS": "0.05"})
     for key, value in settings.items():
         mp.setenv(f"SOURCES__{key}", value)
+
+
+def load_every_source(root: Path, warehouse: Path, max_attempts: int = 4) -> None:
+    """Every source's pipeline into ``warehouse``: the API sources against the recorded pages
+    under ``root / "api"`` (served on loopback for the run), the file sources against the
+    exports under ``root / "exports"``; settings of the calling environment are left out."""
+    with ReplayServer(root / "api") as server, pytest.MonkeyPatch.context() as mp:
+        for key in [k for k in os.environ if k.startswith("SOURCES__")]:
+            mp.delenv(key)
+        mp.setenv("RAPPORT_WAREHOUSE", str(warehouse))
+        configure(mp, server.url, max_attempts=max_attempts)
+        mp.setenv("SOURCES__INBOX__BUCKET_URL", (root / "exports" / "inbox").as_uri())
+        mp.setenv("SOURCES__CRM__BUCKET_URL", (root / "exports" / "crm").as_uri())
+        for source in ("x", "meta", "mastodon", "inbox", "crm"):
+            pipelines.run(source)
 
 
 @pytest.fixture
