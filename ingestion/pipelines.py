@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 
@@ -19,6 +20,8 @@ from ingestion.sources.x import x_source
 # dlt reports anonymous usage to dlthub unless told not to; a warehouse of people's
 # conversations phones home to nobody (an explicit setting still wins).
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+log = logging.getLogger(__name__)
 
 SOURCES: dict[str, Callable[..., DltSource]] = {
     "x": x_source,
@@ -49,9 +52,33 @@ def make_pipeline(source: str) -> dlt.Pipeline:
 
 
 def run(source: str) -> LoadInfo:
-    """Extract, normalise and load one source with its configured settings."""
+    """Extract, normalise and load one source with its configured settings (first finishing
+    what an interrupted run left, see :func:`finish_interrupted`)."""
     ensure_warehouse_dir()
-    return make_pipeline(source).run(SOURCES[source]())
+    pipeline = make_pipeline(source)
+    finish_interrupted(pipeline)
+    return pipeline.run(SOURCES[source]())
+
+
+def finish_interrupted(pipeline: dlt.Pipeline) -> LoadInfo | None:
+    """Normalise and load the packages a killed or failed run left behind, if any.
+
+    dlt's ``run()`` finds such packages, loads them and returns without extracting: the night
+    after a crash would land nothing of its own and look successful. Called before the run,
+    the leftover lands first (its cursors were moved by its extract, so nothing is read twice)
+    and the run then reads tonight's data. A leftover that fails to load again stops the run
+    with dlt's error naming the package; ``dlt pipeline ... abort-packages`` discards it
+    (docs/sources.md, "Paging and increments").
+    """
+    if not pipeline.has_pending_data:
+        return None
+    log.warning("%s: loading the packages an interrupted run left (%s) before tonight's run",
+                pipeline.pipeline_name,
+                ", ".join([*pipeline.list_extracted_load_packages(),
+                           *pipeline.list_normalized_load_packages()]))
+    if pipeline.list_extracted_load_packages():
+        pipeline.normalize()
+    return pipeline.load()
 
 
 def ensure_warehouse_dir() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingestion import pipelines
 from ingestion.demo.config import demo_environment
 from ingestion.demo.generator import generate
 from ingestion.demo.replay import ReplayServer
@@ -88,8 +90,10 @@ def kill_and_rerun(crash_setup, name: str, after_requests: int | None,
     if killed:
         child.send_signal(signal.SIGKILL)
     child.wait()
-    subprocess.run([sys.executable, "-c", CHILD], env=child_env(env, warehouse), check=True,
-                   capture_output=True)
+    rerun = subprocess.run([sys.executable, "-c", CHILD], env=child_env(env, warehouse),
+                           capture_output=True, text=True)
+    assert rerun.returncode == 0, (
+        f"the re-run after the kill (killed={killed}) failed:\n{rerun.stderr[-6000:]}")
     return raw_digest(warehouse), killed
 
 
@@ -104,3 +108,44 @@ def test_killed_during_extraction_then_rerun_matches_a_clean_run(crash_setup, re
 def test_killed_at_any_moment_then_rerun_matches_a_clean_run(crash_setup, share) -> None:
     digest, _ = kill_and_rerun(crash_setup, f"t{share}", None, share * crash_setup[4])
     assert digest == crash_setup[3]
+
+
+INBOX_EXPORTS = Path(__file__).resolve().parent / "fixtures" / "exports" / "inbox"
+
+
+def _inbox_file(folder: Path, name: str, message_id: str) -> None:
+    header = (INBOX_EXPORTS / "inbox_export_2026-09-01.csv").read_bytes().splitlines()[0]
+    (folder / name).write_bytes(
+        header + f"\n{message_id},x,111,support,agent_01,,,open,2026-09-03T09:00:00Z,\n".encode())
+
+
+@pytest.mark.parametrize("died_after", ["extract", "normalize"])
+def test_the_run_after_an_interrupted_one_lands_the_leftover_and_its_own_night(
+        isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        died_after: str) -> None:
+    """dlt's own run() would load the leftover package and return, skipping tonight's file."""
+    folder = tmp_path / "inbox"
+    shutil.copytree(INBOX_EXPORTS, folder)
+    monkeypatch.setenv("SOURCES__INBOX__BUCKET_URL", folder.as_uri())
+    pipelines.run("inbox")  # a first night that went well
+
+    _inbox_file(folder, "inbox_export_2026-09-03.csv", "1790000000000000901")
+    interrupted = pipelines.make_pipeline("inbox")
+    interrupted.extract(pipelines.SOURCES["inbox"]())
+    if died_after == "normalize":
+        interrupted.normalize()
+    # ... and the process died here, leaving its package pending.
+    _inbox_file(folder, "inbox_export_2026-09-04.csv", "1790000000000000902")
+
+    pipelines.run("inbox")
+
+    con = duckdb.connect(str(isolated_env), read_only=True)
+    try:
+        ids = {row[0] for row in con.execute(
+            "select cast(message_id as varchar) from raw_inbox.inbox_messages").fetchall()}
+        loads = con.execute("select count(*) from raw_inbox._dlt_loads where status = 0"
+                            ).fetchone()[0]
+    finally:
+        con.close()
+    assert {"1790000000000000003", "1790000000000000901", "1790000000000000902"} <= ids
+    assert loads == 3

@@ -15,7 +15,13 @@ from dagster import (
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator, dlt_assets
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipelines import SOURCES, dataset_name, ensure_warehouse_dir, make_pipeline
+from ingestion.pipelines import (
+    SOURCES,
+    dataset_name,
+    ensure_warehouse_dir,
+    finish_interrupted,
+    make_pipeline,
+)
 from ingestion.sources.rest import REQUEST_STATS, RequestStats
 from orchestration.assets.window import BackfillWindow
 
@@ -62,8 +68,13 @@ def _source_assets(name: str) -> AssetsDefinition:
         if window:
             context.log.info(f"backfill of {name}: {window['start']} to {window['end']}")
         REQUEST_STATS.pop(name, None)
+        pipeline = make_pipeline(name)
+        leftover = finish_interrupted(pipeline)
+        if leftover is not None:
+            context.log.warning(f"{name}: loaded the packages an interrupted run left "
+                                f"({', '.join(leftover.loads_ids)}) before this run")
         events = dlt.run(context=context, dlt_source=SOURCES[name](**window),
-                         dlt_pipeline=make_pipeline(name))
+                         dlt_pipeline=pipeline)
         yield from _with_api_stats(context, name, events)
 
     return _assets
