@@ -60,7 +60,8 @@ def run(source: str) -> LoadInfo:
     return pipeline.run(SOURCES[source]())
 
 
-def finish_interrupted(pipeline: dlt.Pipeline) -> LoadInfo | None:
+def finish_interrupted(pipeline: dlt.Pipeline,
+                       warn: Callable[[str], object] | None = None) -> LoadInfo | None:
     """Normalise and load the packages a killed or failed run left behind, if any.
 
     dlt's ``run()`` finds such packages, loads them and returns without extracting: the night
@@ -68,14 +69,15 @@ def finish_interrupted(pipeline: dlt.Pipeline) -> LoadInfo | None:
     the leftover lands first (its cursors were moved by its extract, so nothing is read twice)
     and the run then reads tonight's data. A leftover that fails to load again stops the run
     with dlt's error naming the package; ``dlt pipeline ... abort-packages`` discards it
-    (docs/sources.md, "Paging and increments").
+    (docs/sources.md, "Paging and increments"). ``warn`` (default: this module's logger)
+    receives the one line saying which packages are loaded.
     """
     if not pipeline.has_pending_data:
         return None
-    log.warning("%s: loading the packages an interrupted run left (%s) before tonight's run",
-                pipeline.pipeline_name,
-                ", ".join([*pipeline.list_extracted_load_packages(),
-                           *pipeline.list_normalized_load_packages()]))
+    packages = [*pipeline.list_extracted_load_packages(),
+                *pipeline.list_normalized_load_packages()]
+    (warn or log.warning)(f"{pipeline.pipeline_name}: loading the packages an interrupted run "
+                          f"left ({', '.join(packages)}) before this run")
     if pipeline.list_extracted_load_packages():
         pipeline.normalize()
     return pipeline.load()

@@ -18,6 +18,8 @@ from ingestion import pipelines
 from ingestion.demo.config import demo_environment
 from ingestion.demo.generator import generate
 from ingestion.demo.replay import ReplayServer
+from tests.ingestion.test_file_exports import FIXTURES as EXPORTS
+from tests.ingestion.test_file_exports import HEADER, query
 
 CHILD = """
 from ingestion import pipelines
@@ -110,13 +112,9 @@ def test_killed_at_any_moment_then_rerun_matches_a_clean_run(crash_setup, share)
     assert digest == crash_setup[3]
 
 
-INBOX_EXPORTS = Path(__file__).resolve().parent / "fixtures" / "exports" / "inbox"
-
-
 def _inbox_file(folder: Path, name: str, message_id: str) -> None:
-    header = (INBOX_EXPORTS / "inbox_export_2026-09-01.csv").read_bytes().splitlines()[0]
-    (folder / name).write_bytes(
-        header + f"\n{message_id},x,111,support,agent_01,,,open,2026-09-03T09:00:00Z,\n".encode())
+    (folder / name).write_text(
+        f"{HEADER}\n{message_id},x,111,support,agent_01,,,open,2026-09-03T09:00:00Z,\n")
 
 
 @pytest.mark.parametrize("died_after", ["extract", "normalize"])
@@ -125,7 +123,7 @@ def test_the_run_after_an_interrupted_one_lands_the_leftover_and_its_own_night(
         died_after: str) -> None:
     """dlt's own run() would load the leftover package and return, skipping tonight's file."""
     folder = tmp_path / "inbox"
-    shutil.copytree(INBOX_EXPORTS, folder)
+    shutil.copytree(EXPORTS / "inbox", folder)
     monkeypatch.setenv("SOURCES__INBOX__BUCKET_URL", folder.as_uri())
     pipelines.run("inbox")  # a first night that went well
 
@@ -139,13 +137,8 @@ def test_the_run_after_an_interrupted_one_lands_the_leftover_and_its_own_night(
 
     pipelines.run("inbox")
 
-    con = duckdb.connect(str(isolated_env), read_only=True)
-    try:
-        ids = {row[0] for row in con.execute(
-            "select cast(message_id as varchar) from raw_inbox.inbox_messages").fetchall()}
-        loads = con.execute("select count(*) from raw_inbox._dlt_loads where status = 0"
-                            ).fetchone()[0]
-    finally:
-        con.close()
+    ids = {row[0] for row in query(
+        isolated_env, "select cast(message_id as varchar) from raw_inbox.inbox_messages")}
+    loads = query(isolated_env, "select count(*) from raw_inbox._dlt_loads where status = 0")
     assert {"1790000000000000003", "1790000000000000901", "1790000000000000902"} <= ids
-    assert loads == 3
+    assert loads == [(3,)]

@@ -69,10 +69,7 @@ def _source_assets(name: str) -> AssetsDefinition:
             context.log.info(f"backfill of {name}: {window['start']} to {window['end']}")
         REQUEST_STATS.pop(name, None)
         pipeline = make_pipeline(name)
-        leftover = finish_interrupted(pipeline)
-        if leftover is not None:
-            context.log.warning(f"{name}: loaded the packages an interrupted run left "
-                                f"({', '.join(leftover.loads_ids)}) before this run")
+        finish_interrupted(pipeline, warn=context.log.warning)
         events = dlt.run(context=context, dlt_source=SOURCES[name](**window),
                          dlt_pipeline=pipeline)
         yield from _with_api_stats(context, name, events)
