@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import signal
@@ -142,3 +143,39 @@ def test_the_run_after_an_interrupted_one_lands_the_leftover_and_its_own_night(
     loads = query(isolated_env, "select count(*) from raw_inbox._dlt_loads where status = 0")
     assert {"1790000000000000003", "1790000000000000901", "1790000000000000902"} <= ids
     assert loads == [(3,)]
+
+
+def test_the_dagster_ingest_asset_also_lands_the_leftover_and_its_own_night(
+        isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The nightly job's ingest asset lands the interrupted run's package first and says so in
+    the run's log (the Dagster UI), then loads tonight's file. (dagster-dlt alone would drop
+    the package and re-read from the cursors in the warehouse: fine for files, but API items
+    that have since left the platform's window, such as X recent search's 7 days, would be
+    lost.)"""
+    import dagster as dg
+
+    from orchestration.assets.ingestion import raw_assets
+    from orchestration.resources import RESOURCES
+
+    folder = tmp_path / "inbox"
+    shutil.copytree(EXPORTS / "inbox", folder)
+    monkeypatch.setenv("SOURCES__INBOX__BUCKET_URL", folder.as_uri())
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    pipelines.run("inbox")
+    _inbox_file(folder, "inbox_export_2026-09-03.csv", "1790000000000000901")
+    pipelines.make_pipeline("inbox").extract(pipelines.SOURCES["inbox"]())
+    _inbox_file(folder, "inbox_export_2026-09-04.csv", "1790000000000000902")
+
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        raw_assets, selection=dg.AssetSelection.assets(dg.AssetKey(["inbox", "inbox_messages"])),
+        resources=RESOURCES, instance=instance)
+
+    ids = {row[0] for row in query(
+        isolated_env, "select cast(message_id as varchar) from raw_inbox.inbox_messages")}
+    assert {"1790000000000000003", "1790000000000000901", "1790000000000000902"} <= ids
+    assert query(isolated_env,
+                 "select count(*) from raw_inbox._dlt_loads where status = 0") == [(3,)]
+    warnings = [entry.user_message for entry in instance.all_logs(result.run_id)
+                if entry.level == logging.WARNING and "interrupted run" in entry.user_message]
+    assert len(warnings) == 1 and "rapport_inbox" in warnings[0]
