@@ -9,6 +9,7 @@ from dagster import Definitions, FreshnessPolicy, apply_freshness_policy, in_pro
 from orchestration.assets.dbt import rapport_dbt_assets
 from orchestration.assets.ingestion import raw_assets
 from orchestration.assets.publish import MART_KEYS, PUBLISHED, published_marts
+from orchestration.assets.purge import purge_deleted_raw
 from orchestration.checks import quality_checks
 from orchestration.resources import RESOURCES
 from orchestration.schedules import backfill_job, nightly_job, nightly_schedule
@@ -20,7 +21,7 @@ NIGHTLY_FRESHNESS = FreshnessPolicy.time_window(fail_window=timedelta(hours=26),
 
 # DuckDB allows one writer process: steps run one after another in the run's process.
 _defs = Definitions(
-    assets=[*raw_assets, rapport_dbt_assets, published_marts],
+    assets=[*raw_assets, rapport_dbt_assets, published_marts, purge_deleted_raw],
     asset_checks=[*quality_checks],
     jobs=[nightly_job, backfill_job],
     schedules=[nightly_schedule],

@@ -23,6 +23,7 @@ import duckdb
 import pytest
 
 from ingestion.settings import REPO_ROOT
+from ingestion.sources.validation import TOMBSTONE, TOMBSTONE_FIELDS
 from tests.ingestion.test_api_sources import load_every_source
 
 CORPUS = Path(__file__).resolve().parent / "fixtures" / "bad_inputs"
@@ -98,6 +99,15 @@ def test_bad_input_is_quarantined_with_its_reason_and_raw_text(warehouse: Path,
     table = f"raw_{case['source']}.{case['table']}_quarantine"
     api = case["source"] in ("x", "meta", "mastodon")
     raw = "raw_json" if api else "raw_row"
+    if case["reason"] == "tombstone":
+        # a tombstone keeps ids and deletion markers only, not the deleted content
+        rows = query(warehouse, f"select reason, raw_json from {table} where item_id = ?",
+                     [case["key"]])
+        assert len(rows) == 1, f"{case['case']}: {len(rows)} quarantine rows"
+        assert rows[0][0] == TOMBSTONE
+        assert set(json.loads(rows[0][1])) <= set(TOMBSTONE_FIELDS), rows[0][1]
+        assert case["case"] not in rows[0][1]  # the item's other fields are gone
+        return
     rows = query(warehouse, f"select reason, {raw} from {table} where {raw} like ?",
                  [f"%{case['case']}%"])
     assert len(rows) == 1, f"{case['case']}: {len(rows)} quarantine rows"

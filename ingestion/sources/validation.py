@@ -53,6 +53,10 @@ MAX_TEXT_CHARS = 100_000
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 TOMBSTONE = "deleted on the platform (tombstone)"
+# The fields a tombstone's quarantine row keeps of it (ids and deletion markers): the rest is
+# the deleted content, which the warehouse must not hold on to.
+TOMBSTONE_FIELDS = ("id", "type", "deleted", "is_deleted", "deleted_at", "delete", "verb",
+                    "item", "comment_id", "post_id")
 # Version order: seconds of the version time, then how many times the same key was read
 # before in the resource's run (0 for nearly every row, so a re-run writes the same values).
 _ORDER_SPAN = 10**9
@@ -351,9 +355,13 @@ def screen(items: list, rules: ItemRules, endpoint: str, seen: Counter | None = 
         except Rejected as exc:
             raw = raw_json(item)
             key = hashlib.sha256(f"{endpoint}\n{raw}".encode()).hexdigest()
+            reason = str(exc)
+            if reason == TOMBSTONE:
+                # the deleted content is not kept, only what names the deletion
+                raw = raw_json({k: item[k] for k in TOMBSTONE_FIELDS if k in item})
             bad.append({"quarantine_key": key, "endpoint": endpoint,
                         "item_id": _item_id(item, rules), "raw_json": raw,
-                        "reason": str(exc), "quarantined_at": now})
+                        "reason": reason, "quarantined_at": now})
     return good, bad
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ingestion.purge import PURGED_TEXT
 from ingestion.settings import REPO_ROOT
 from ingestion.sources.validation import TOMBSTONE, ItemRules, screen
 from ingestion.sources.x.settings import TWEET_RULES
@@ -52,15 +53,34 @@ class Nights:
     before: dict[str, list[tuple]]
     after: dict[str, list[tuple]]
     marts_after: dict
+    purged: dict[str, int]
+    raw_before: dict[str, list[tuple]]
 
     def query(self, sql: str) -> list[tuple]:
         return query(self.warehouse, sql)
 
 
-def run_night(root: Path, warehouse: Path, *dbt_args: str) -> None:
-    """Every source's pipeline against the pages under ``root``, then ``dbt build``."""
+def run_night(root: Path, warehouse: Path, *dbt_args: str) -> dict[str, int]:
+    """Every source's pipeline against the pages under ``root``, ``dbt build``, then the
+    purge of deleted content from the raw tables (as the nightly job runs them); the rows
+    the purge deleted per table."""
     load_every_source(root, warehouse)
     build(warehouse, *dbt_args)
+    return purge(warehouse)
+
+
+def purge(warehouse: Path) -> dict[str, int]:
+    """The nightly job's purge asset, executed by Dagster on ``warehouse``."""
+    import dagster as dg
+
+    from orchestration.assets.purge import purge_deleted_raw
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAPPORT_WAREHOUSE", str(warehouse))
+        mp.delenv("DAGSTER_HOME", raising=False)
+        result = dg.materialize([purge_deleted_raw], instance=dg.DagsterInstance.ephemeral())
+    (event,) = result.get_asset_materialization_events()
+    return event.materialization.metadata["rows_purged_per_table"].value
 
 
 def build(warehouse: Path, *dbt_args: str) -> None:
@@ -116,6 +136,23 @@ def mart_digest(warehouse: Path) -> dict[str, tuple[int, str]]:
     return digests
 
 
+# Raw tables that held the deleted status, its favourite or the deleted comment: how each
+# row names them, and its content columns.
+RAW_HOLDERS = {
+    "raw_mastodon.statuses": ("id", "content, content_text"),
+    "raw_mastodon.notifications": ("coalesce(status__id, id)", "status__content"),
+    "raw_meta.post_comments": ("id", "message"),
+}
+DELETED_IDS = ("113000000000000001", "222_3_10")
+
+
+def raw_snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    """Per raw table above: what each row names, its id and its content."""
+    return {table: query(warehouse, f"select {named}, id, {content} from {table} "
+                                    "order by all")
+            for table, (named, content) in RAW_HOLDERS.items()}
+
+
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
     return {
         "messages": query(warehouse, "select message_key, parent_message_id, thread_id from "
@@ -136,12 +173,13 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nights]:
     shutil.copytree(FIXTURES / "exports", root / "exports")
     add_brand_reply_on_x(root)
     warehouse = root / "warehouse" / "rapport.duckdb"
-    run_night(root, warehouse)
-    before = snapshot(warehouse)
+    assert run_night(root, warehouse) == {}  # nothing deleted yet
+    before, raw_before = snapshot(warehouse), raw_snapshot(warehouse)
     for page in (STATUSES, COMMENTS):
         edit_page(root / "api" / page, delete_on_platform)
-    run_night(root, warehouse, *LATER_NIGHT)
-    yield Nights(root, warehouse, before, snapshot(warehouse), mart_digest(warehouse))
+    purged = run_night(root, warehouse, *LATER_NIGHT)
+    yield Nights(root, warehouse, before, snapshot(warehouse), mart_digest(warehouse), purged,
+                 raw_before)
 
 
 def keys(rows: list[tuple]) -> set[str]:
@@ -197,6 +235,54 @@ def test_every_mart_drops_the_deleted_items(nights: Nights) -> None:
         assert held <= messages, f"{table}.{column}: {held - messages}"
 
 
+def test_the_raw_tables_lose_the_deleted_content_and_nothing_else(nights: Nights) -> None:
+    after = raw_snapshot(nights.warehouse)
+    for table, rows in nights.raw_before.items():
+        assert [row for row in rows if row[0] in DELETED_IDS], f"{table} held no deleted item"
+        expected = [row[:2] + tuple(PURGED_TEXT for _ in row[2:]) if row[0] in DELETED_IDS
+                    else row for row in rows]
+        assert after[table] == expected, table
+    # the status itself, the favourite notification embedding it, the comment; and dlt's
+    # staging copy of night one's notifications (not re-loaded on night two)
+    assert nights.purged == {"raw_mastodon.statuses": 1, "raw_mastodon.notifications": 1,
+                             "raw_meta.post_comments": 1,
+                             "raw_mastodon_staging.notifications": 1}
+    # the reply to the deleted comment is someone else's content: it stays as it was
+    assert [row for row in after["raw_meta.post_comments"] if row[0] == "222_3_11"] == [
+        row for row in nights.raw_before["raw_meta.post_comments"] if row[0] == "222_3_11"]
+
+
+def test_no_copy_of_the_deleted_text_is_left_in_the_raw_layer(nights: Nights) -> None:
+    """Not in a raw table, not in dlt's staging copy of the last load, not in the
+    tombstones' quarantine rows (which keep only ids and deletion markers)."""
+    texts = [row[0] for row in query_fixture_texts(nights.root)]
+    assert texts
+    tables = nights.query(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema like 'raw\\_%' escape '\\' "
+        "and table_name not like '\\_dlt%' escape '\\'")
+    for schema, table in tables:
+        dump = repr(nights.query(f'select * from {schema}."{table}"'))
+        for text in texts:
+            assert text not in dump, f"{schema}.{table} still holds {text!r}"
+    quarantined = nights.query("select raw_json from raw_mastodon.statuses_quarantine")
+    assert [json.loads(row[0]) for row in quarantined] == [
+        {"id": "113000000000000001", "deleted_at": "2026-09-06T10:00:00.000Z"}]
+
+
+def query_fixture_texts(root: Path) -> list[tuple[str]]:
+    """The deleted status's and comment's texts, as the recorded pages give them."""
+    texts = []
+    for page, key in ((STATUSES, "content"), (COMMENTS, "message")):
+        recorded = json.loads((root / "api" / page).read_text(encoding="utf-8"))
+        envelope = recorded[-1] if isinstance(recorded, list) else recorded
+        body = envelope["body"]
+        for item in body["data"] if isinstance(body, dict) else body:
+            if item["id"] in DELETED_IDS:
+                texts.append((item[key],))
+    return texts
+
+
 def test_the_tombstones_are_listed_with_what_they_removed(nights: Nights) -> None:
     rows = nights.query(
         "select platform, source_name, source_table, item_kind, item_id, message_key, "
@@ -217,7 +303,7 @@ def test_the_tombstones_are_listed_with_what_they_removed(nights: Nights) -> Non
 def test_rerunning_the_night_changes_nothing(nights: Nights) -> None:
     listed = nights.query("select tombstone_key, first_seen_at from intermediate.int_tombstones"
                           " order by 1")
-    run_night(nights.root, nights.warehouse, *LATER_NIGHT)
+    assert run_night(nights.root, nights.warehouse, *LATER_NIGHT) == {}
     assert snapshot(nights.warehouse) == nights.after
     assert mart_digest(nights.warehouse) == nights.marts_after
     # a tombstone read again keeps the time it was first seen

@@ -76,3 +76,14 @@ def test_marts_and_published_copy_carry_a_nightly_freshness_policy() -> None:
     for key in (dg.AssetKey(["marts", "fct_conversations"]),
                 dg.AssetKey(["serving", "published_marts"])):
         assert specs[key].freshness_policy is not None, key
+
+
+def test_the_purge_of_deleted_content_runs_after_every_dbt_model() -> None:
+    """The tombstone models read staging (the raw rows) to find what a deletion removes, so
+    the purge that overwrites raw content waits for the whole dbt build."""
+    g = graph()
+    dbt_models = {k for k in g.get_all_asset_keys()
+                  if k.path[0] in ("staging", "intermediate", "marts")}
+    purge = g.get(dg.AssetKey(["privacy", "purge_deleted_content"]))
+    assert dbt_models and dbt_models <= set(purge.parent_keys)
+    assert purge.key in defs.resolve_job_def("nightly").asset_layer.selected_asset_keys
