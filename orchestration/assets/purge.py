@@ -24,11 +24,13 @@ PURGE = AssetKey(["privacy", "purge_deleted_content"])
 )
 def purge_deleted_raw(context: AssetExecutionContext) -> MaterializeResult:
     """Purge tombstoned content from the raw layer; rows deleted per table as metadata."""
-    con = duckdb.connect(str(warehouse_path()))
-    try:
-        purged = purge_deleted(con)
-    finally:
-        con.close()
+    purged: dict[str, int] = {}
+    if warehouse_path().exists():  # else nothing has loaded yet (and no file is made)
+        con = duckdb.connect(str(warehouse_path()))
+        try:
+            purged = purge_deleted(con)
+        finally:
+            con.close()
     total = sum(purged.values())
     context.log.info(f"purged {total} raw rows of deleted content"
                      + (f": {purged}" if purged else ""))

@@ -345,3 +345,91 @@ def test_an_item_missing_its_id_is_not_given_one_from_elsewhere() -> None:
     _, bad = screen([{"text": "no id", "comment_id": "c1", "created_at": "x"}],
                     ItemRules(keys=("id",)), "/anything")
     assert Counter(row["item_id"] for row in bad) == Counter([None])
+
+
+# Deletions of every other kind, as int_tombstones lists them (source, table, kind, item id,
+# message_key), and what each must overwrite: raw table -> (column naming the row, ids,
+# content columns).
+MORE_TOMBSTONES = [
+    ("x", "mentions", "x", "message", "1790000000000000002", "x:1790000000000000002"),
+    ("x", "dm_events", "x", "message", "1800000000000000002", "x:1800000000000000002"),
+    ("meta", "page_conversations", "facebook", "conversation", "t_1", None),
+    ("meta", "ig_media", "instagram", "message", "17900000000000001",
+     "instagram:17900000000000001"),
+    ("meta", "ig_comments", "instagram", "message", "17800000000000001",
+     "instagram:17800000000000001"),
+    ("mastodon", "notifications", "mastodon", "notification", "9003", None),
+    ("mastodon", "conversations", "mastodon", "conversation", "31", None),
+    ("mastodon", "tag_statuses", "mastodon", "message", "113000000000000002",
+     "mastodon:113000000000000002"),
+]
+OVERWRITTEN = {
+    "raw_x.mentions": ("id", {"1790000000000000002"}, ("text",)),
+    "raw_x.dm_events": ("id", {"1800000000000000002"}, ("text",)),
+    # every message of the deleted thread
+    "raw_meta.conversation_messages": ("conversation_id", {"t_1"}, ("message",)),
+    "raw_meta.ig_media": ("id", {"17900000000000001"}, ("caption",)),
+    # the comment, not the reply to it (17800000000000002)
+    "raw_meta.ig_comments": ("id", {"17800000000000001"}, ("text",)),
+    # the status of a notification whose status is gone, and a conversation's last status
+    "raw_mastodon.notifications": ("id", {"9003"}, (
+        "status__content", "status__content_text", "status__mentions", "status__tags")),
+    "raw_mastodon.conversations": ("id", {"31"}, (
+        "last_status__content", "last_status__content_text", "last_status__mentions")),
+    "raw_mastodon.tag_statuses": ("id", {"113000000000000002"}, (
+        "content", "content_text", "tags", "mentions")),
+}
+
+
+def test_every_kind_of_deletion_overwrites_its_content_and_nothing_else(
+        nights: Nights, tmp_path: Path) -> None:
+    """X mentions and DMs, a Messenger thread, Instagram media and comments, a Mastodon
+    notification whose status is gone, a conversation without its last status, a hashtag
+    status; and a quarantine row holding a deleted item for another reason."""
+    import duckdb
+
+    from ingestion.purge import PURGED_LIST, purge_deleted
+
+    warehouse = tmp_path / "rapport.duckdb"
+    shutil.copy(nights.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
+    try:
+        for source, table, platform, kind, item_id, message_key in MORE_TOMBSTONES:
+            con.execute("insert into intermediate.int_tombstones values "
+                        "(?, ?, ?, ?, ?, ?, ?, now())",
+                        [f"{source}:{table}:{item_id}", platform, source, table, kind,
+                         item_id, message_key])
+        con.execute("insert into raw_mastodon.conversations_quarantine by name select "
+                    "'k31' as quarantine_key, '/api/v1/conversations' as endpoint, "
+                    "'31' as item_id, '{\"id\": \"31\", \"x\": 1}' as raw_json, "
+                    "'x is not text' as reason, now() as quarantined_at, "
+                    "'1' as _dlt_load_id, 'q31' as _dlt_id")
+        before = {table: _rows(con, table) for table in OVERWRITTEN}
+        purged = purge_deleted(con)
+        after = {table: _rows(con, table) for table in OVERWRITTEN}
+        quarantined = con.execute("select item_id, reason from "
+                                  "raw_mastodon.conversations_quarantine").fetchall()
+        assert purge_deleted(con) == {}  # idempotent
+    finally:
+        con.close()
+
+    for table, (column, ids, content) in OVERWRITTEN.items():
+        touched = [row for row in before[table] if row[column] in ids]
+        assert touched, f"{table}: no row to overwrite"
+        for content_column in content:
+            assert any(row[content_column] is not None for row in touched), content_column
+        expected = [
+            {**row, **{c: (PURGED_LIST if c.endswith(("mentions", "tags"))
+                           else PURGED_TEXT) if row[c] is not None else None
+                       for c in content}} if row[column] in ids else row
+            for row in before[table]]
+        assert after[table] == expected, table
+        assert purged[table] == len(touched), table
+    assert purged["raw_mastodon.conversations_quarantine"] == 1
+    assert ("31", "x is not text") not in quarantined and quarantined
+
+
+def _rows(con, table: str) -> list[dict]:
+    cursor = con.execute(f"select * exclude (_dlt_load_id) from {table} order by _dlt_id")
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
