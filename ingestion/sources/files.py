@@ -70,11 +70,24 @@ class ExportTable:
     required: tuple[str, ...]
     timestamps: tuple[str, ...] = ()
     allowed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Every column the export is documented to have (more may arrive and are kept): the raw
+    # table is created with them on the first night even when no file has arrived yet, so
+    # dbt staging and the quality checks find it.
+    columns: tuple[str, ...] = ()
 
     def hints(self) -> dict:
         """dlt hints: merge on the key; of one key read twice in a night, the later row wins."""
         return {"primary_key": self.primary_key, "write_disposition": "merge",
                 "file_format": "parquet", "columns": {"_source_order": {"dedup_sort": "desc"}}}
+
+    def declared_columns(self) -> dict[str, dict]:
+        """dlt column hints of the documented columns and the lineage columns, as the Arrow
+        path types them (times UTC timestamps, everything else text)."""
+        declared = {c: {"data_type": "timestamp" if c in self.timestamps else "text"}
+                    for c in dict.fromkeys((*self.primary_key, *self.required, *self.columns))}
+        return {**declared, "_source_file": {"data_type": "text"},
+                "_source_line": {"data_type": "bigint"},
+                "_source_order": {"data_type": "bigint", "dedup_sort": "desc"}}
 
 
 class Quarantine(ValueError):
@@ -152,8 +165,8 @@ def export_files(bucket_url: str, table: ExportTable, source: str) -> DltResourc
         except Exception as exc:  # the cause is named in the message; its chain may hold keys
             raise BucketAccessError(source, bucket_url, f"list '{file_glob}'", exc,
                                     secrets) from None
-        if listed:
-            yield listed
+        # an empty listing still reaches the table's reader, which then creates the table
+        yield listed
 
     return files(bucket_url, file_glob=table.file_glob)
 
@@ -829,6 +842,9 @@ def export_resource(bucket_url: str | None, table: ExportTable, source: str):
 
     @dlt.transformer(name=table.name, **table.hints())
     def rows(items: list[FileItemDict]) -> Iterator[object]:
+        if not items:  # nothing new: the table exists all the same (see ExportTable.columns)
+            yield dlt.mark.with_hints(dlt.mark.materialize_table_schema(),
+                                      dlt.mark.make_hints(columns=table.declared_columns()))
         for item in items:
             try:
                 yield from read_export(item, table)

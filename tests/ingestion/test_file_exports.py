@@ -153,6 +153,40 @@ def test_crm_quarantines_per_table_and_reconciles(
         ("updated_at is not an ISO-8601 time: '02/09/2026'",)]
 
 
+@pytest.mark.parametrize("source,tables", [("inbox", (inbox_table(),)), ("crm", crm.TABLES)])
+def test_a_first_night_without_files_creates_the_tables_with_their_declared_columns(
+        isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source: str,
+        tables: tuple[files.ExportTable, ...]) -> None:
+    """dbt staging and the quality checks need the raw tables before the first export lands;
+    the next night's files load into them with the same column types."""
+    folder = tmp_path / source
+    folder.mkdir()
+    monkeypatch.setenv(f"SOURCES__{source.upper()}__BUCKET_URL", folder.as_uri())
+    pipelines.run(source)
+
+    def columns(table: str) -> dict[str, str]:
+        return dict(query(isolated_env, "select column_name, data_type from "
+                                        "information_schema.columns where table_schema = "
+                                        f"'raw_{source}' and table_name = '{table}' "
+                                        "and column_name not like '\\_dlt%' escape '\\'"))
+
+    empty = {table.name: columns(table.name) for table in tables}
+    for table in tables:
+        assert query(isolated_env, f"select count(*) from raw_{source}.{table.name}") == [(0,)]
+        assert list(empty[table.name]) == list(table.declared_columns())
+        assert {c for c, t in empty[table.name].items() if t.startswith("TIMESTAMP")} == \
+            set(table.timestamps)
+
+    for path in (FIXTURES / source).iterdir():
+        shutil.copy(path, folder)
+    pipelines.run(source)
+    for table in tables:
+        loaded = columns(table.name)
+        assert query(isolated_env, f"select count(*) from raw_{source}.{table.name}")[0][0] > 0
+        # the documented columns keep their types (an extra column an export adds is kept)
+        assert {c: loaded.get(c) for c in empty[table.name]} == empty[table.name], table.name
+
+
 # --- the column-wise reader keeps to the per-row reader ----------------------------------------
 
 CRM_TABLES = {table.name: table for table in crm.TABLES}

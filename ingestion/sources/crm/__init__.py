@@ -12,10 +12,14 @@ from ingestion.sources.files import ExportTable, export_resource
 
 TABLES = (
     ExportTable(name="contacts", file_glob="contacts*", primary_key=("contact_id",),
-                required=("contact_id",), timestamps=("created_at", "updated_at")),
+                required=("contact_id",), timestamps=("created_at", "updated_at"),
+                columns=("contact_id", "x_user_id", "facebook_user_id", "instagram_user_id",
+                         "mastodon_account_id", "lifecycle_stage", "created_at",
+                         "updated_at")),
     ExportTable(name="lifecycle_stages", file_glob="lifecycle_stages*",
                 primary_key=("contact_id", "stage", "changed_at"),
-                required=("contact_id", "stage", "changed_at"), timestamps=("changed_at",)),
+                required=("contact_id", "stage", "changed_at"), timestamps=("changed_at",),
+                columns=("contact_id", "stage", "changed_at")),
 )
 
 

@@ -21,7 +21,9 @@ def inbox_table(file_glob: str = "*") -> ExportTable:
                        timestamps=("received_at", "closed_at"),
                        # what staging accepts (stg_inbox__messages tests)
                        allowed=(("platform", ("x", "facebook", "instagram", "mastodon")),
-                                ("status", ("open", "closed"))))
+                                ("status", ("open", "closed"))),
+                       columns=("message_id", "platform", "account_id", "team", "assignee",
+                                "tags", "briefing", "status", "received_at", "closed_at"))
 
 
 @dlt.source(name="inbox")
