@@ -9,7 +9,7 @@ Output layout (``out`` is the demo directory)::
 
     out/payloads/{x,meta,mastodon}/...   recorded API pages, served by ``ingestion.demo.replay``
     out/payloads/inbox/*.csv             social inbox exports, one file per day
-    out/payloads/crm/*.csv|*.jsonl       CRM contacts and lifecycle stage history
+    out/payloads/crm/*.csv|*.jsonl       CRM contacts, lifecycle stages, leads and conversions
     out/ground_truth/                    what really happened; never read by the pipelines
 
 Everything streams: people are generated one at a time and pages are written as they fill, so
@@ -38,6 +38,10 @@ STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", 
           "customer", "evangelist")
 INBOX_COLUMNS = ["message_id", "platform", "account_id", "team", "assignee", "tags", "briefing",
                  "status", "received_at", "closed_at"]
+CONVERSION_COLUMNS = ["conversion_id", "contact_id", "kind", "source", "source_platform",
+                      "campaign", "occurred_at", "updated_at"]
+# Where a lead or conversion that no brand reply preceded comes from.
+OTHER_SOURCES = ("web", "email", "referral", "event")
 CONTACT_COLUMNS = ["contact_id", "x_user_id", "facebook_user_id", "instagram_user_id",
                    "mastodon_account_id", "lifecycle_stage", "created_at", "updated_at"]
 # Share of people by story; the rest of a person's behaviour is drawn inside the story.
@@ -118,6 +122,9 @@ class DemoGenerator:
         self.payloads = self.out / "payloads"
         self.truth_dir = self.out / "ground_truth"
         self.rng = random.Random(seed)
+        # Leads and conversions draw from their own stream, so adding them left every other
+        # generated item (and the metrics measured on them) as it was.
+        self.conversion_rng = random.Random(f"{seed}:conversions")
         self.end = end
         self.start = end - timedelta(days=days)
         self.days = days
@@ -147,6 +154,8 @@ class DemoGenerator:
         self._crm_contacts = RecordFile(self.payloads / "crm" / "contacts.csv", CONTACT_COLUMNS)
         self._crm_stages = RecordFile(self.payloads / "crm" / "lifecycle_stages.jsonl",
                                       ["contact_id", "stage", "changed_at"])
+        self._crm_conversions = RecordFile(self.payloads / "crm" / "conversions.csv",
+                                           CONVERSION_COLUMNS)
         self._open_standard_writers()
         self._bar = tqdm(total=self.summary.target_interactions, unit=" interactions",
                          disable=not self.progress, desc="demo data")
@@ -165,6 +174,7 @@ class DemoGenerator:
             rec.close()
         self._crm_contacts.close()
         self._crm_stages.close()
+        self._crm_conversions.close()
         self._truth_conv.close()
         self._truth_contacts.close()
         self._write_summary()
@@ -804,10 +814,12 @@ class DemoGenerator:
         stage = rng.randint(0, 3)
         created = self.start - timedelta(days=rng.randint(30, 400))
         history = [(STAGES[stage], created)]
+        after_mrm: set[int] = set()  # positions in history of the moves an MRM preceded
         for end in mrm_ends:
             # An MRM is often followed by a journey-stage advance within days.
             if rng.random() < 0.6 and stage < len(STAGES) - 1:
                 stage += 1
+                after_mrm.add(len(history))
                 history.append((STAGES[stage], end + timedelta(days=rng.randint(1, 10))))
         if not mrm_ends and rng.random() < 0.1 and stage < len(STAGES) - 1:
             stage += 1
@@ -815,6 +827,7 @@ class DemoGenerator:
         for name, when in history:
             self._crm_stages.write({"contact_id": person.crm_contact_id, "stage": name,
                                     "changed_at": iso_z(min(when, self.end))})
+        self._crm_leads(person, history, after_mrm)
         ids = {p: person.user_id(p) if p in person.platforms else "" for p in
                ("x", "facebook", "instagram", "mastodon")}
         self._crm_contacts.write({
@@ -823,6 +836,30 @@ class DemoGenerator:
             "mastodon_account_id": ids["mastodon"], "lifecycle_stage": STAGES[stage],
             "created_at": iso_z(created), "updated_at": iso_z(min(history[-1][1], self.end)),
         })
+
+
+    def _crm_leads(self, person: Person, history: list[tuple[str, datetime]],
+                   after_mrm: set[int]) -> None:
+        """A lead when the contact first moved into a lead stage, a conversion when it became a
+        customer (moves in the window only); the CRM credits social (and the platform) when
+        the move followed a brand conversation."""
+        rng = self.conversion_rng
+        written: set[str] = set()
+        for position, (stage, when) in enumerate(history):
+            kind = "conversion" if stage == "customer" else "lead" if "lead" in stage else None
+            if kind is None or position == 0 or kind in written:
+                continue
+            written.add(kind)
+            social = position in after_mrm
+            moment = iso_z(min(when, self.end))
+            self._crm_conversions.write({
+                "conversion_id": f"{person.crm_contact_id}-{kind}",
+                "contact_id": person.crm_contact_id, "kind": kind,
+                "source": "social" if social else rng.choice(OTHER_SOURCES),
+                "source_platform": rng.choice(sorted(person.platforms)) if social else "",
+                "campaign": rng.choice(("", "autumn-launch", "barista-week")),
+                "occurred_at": moment, "updated_at": moment,
+            })
 
 
 def briefing(story: str, lang: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from dagster import AssetCheckSeverity, AssetKey
 
 from ingestion.pipelines import dataset_name
+from ingestion.sources.crm import CONVERSION_KINDS
 from ingestion.sources.mastodon.settings import NOTIFICATION_TYPES
 
 ERROR = AssetCheckSeverity.ERROR
@@ -169,6 +170,10 @@ RAW_SUITES: tuple[TableSuite, ...] = (
     _raw("crm", "lifecycle_stages", ("contact_id", "stage", "changed_at"),
          timestamps=("changed_at",), enums={"stage": LIFECYCLE_STAGES},
          links=(Link("contact_id", ("crm", "contacts"), "contact_id"),)),
+    _raw("crm", "conversions", "conversion_id", timestamps=("occurred_at", "updated_at"),
+         not_null=("contact_id", "kind", "occurred_at"),
+         enums={"kind": CONVERSION_KINDS, "source_platform": PLATFORMS},
+         links=(Link("contact_id", ("crm", "contacts"), "contact_id", WARN),)),
 )
 
 STAGING_SUITES: tuple[TableSuite, ...] = (
@@ -242,6 +247,10 @@ STAGING_SUITES: tuple[TableSuite, ...] = (
     _stg("stg_crm__lifecycle_stages", "stage_change_key", timestamps=("changed_at",),
          not_null=("contact_id", "stage", "changed_at"), enums={"stage": LIFECYCLE_STAGES},
          links=(Link("contact_id", ("staging", "stg_crm__contacts"), "contact_id"),)),
+    _stg("stg_crm__conversions", "conversion_id", timestamps=("occurred_at", "updated_at"),
+         not_null=("contact_id", "kind", "occurred_at"),
+         enums={"kind": CONVERSION_KINDS, "source_platform": PLATFORMS},
+         links=(Link("contact_id", ("staging", "stg_crm__contacts"), "contact_id", WARN),)),
 )
 
 SUITES: tuple[TableSuite, ...] = RAW_SUITES + STAGING_SUITES

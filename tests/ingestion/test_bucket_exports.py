@@ -109,7 +109,7 @@ def test_every_row_of_bucket_exports_is_loaded_or_quarantined(
              for t in ("inbox_messages", "inbox_messages_quarantine")}
     crm = {t: count(isolated_env, f"raw_crm.{t}")
            for t in ("contacts", "contacts_quarantine", "lifecycle_stages",
-                     "lifecycle_stages_quarantine")}
+                     "lifecycle_stages_quarantine", "conversions", "conversions_quarantine")}
     assert all(inbox.values()) and all(crm.values())
     assert sum(inbox.values()) == records_in(FIXTURES / "inbox")
     assert sum(crm.values()) == records_in(FIXTURES / "crm")

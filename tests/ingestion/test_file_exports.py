@@ -144,13 +144,18 @@ def test_crm_quarantines_per_table_and_reconciles(
     pipelines.run("crm")
     counts = {t: query(isolated_env, f"select count(*) from raw_crm.{t}")[0][0]
               for t in ("contacts", "contacts_quarantine", "lifecycle_stages",
-                        "lifecycle_stages_quarantine")}
+                        "lifecycle_stages_quarantine", "conversions", "conversions_quarantine")}
     assert counts == {"contacts": 2, "contacts_quarantine": 1, "lifecycle_stages": 2,
-                      "lifecycle_stages_quarantine": 1}
-    assert counts["contacts"] + counts["contacts_quarantine"] + counts["lifecycle_stages"] + \
-        counts["lifecycle_stages_quarantine"] == records_in(FIXTURES / "crm")
+                      "lifecycle_stages_quarantine": 1, "conversions": 2,
+                      "conversions_quarantine": 1}
+    assert sum(counts.values()) == records_in(FIXTURES / "crm")
     assert query(isolated_env, "select reason from raw_crm.contacts_quarantine") == [
         ("updated_at is not an ISO-8601 time: '02/09/2026'",)]
+    assert query(isolated_env, "select reason from raw_crm.conversions_quarantine") == [
+        ("kind is not one of lead, conversion: 'purchase'",)]
+    assert query(isolated_env, "select conversion_id, kind, source, source_platform, campaign "
+                               "from raw_crm.conversions order by 1") == [
+        ("V1", "lead", "social", "x", "autumn-launch"), ("V2", "conversion", "web", None, None)]
 
 
 @pytest.mark.parametrize("source,tables", [("inbox", (inbox_table(),)), ("crm", crm.TABLES)])

@@ -1,7 +1,9 @@
-"""CRM exports: contacts with their social ids, and lifecycle stage history.
+"""CRM exports: contacts with their social ids, lifecycle stage history, and leads and
+conversions with their source.
 
 CSV or JSONL files in a folder or bucket, new and changed files only. Rows that break the
-declared schema land in ``contacts_quarantine`` / ``lifecycle_stages_quarantine``.
+declared schema land in ``contacts_quarantine`` / ``lifecycle_stages_quarantine`` /
+``conversions_quarantine``. A CRM that exports no conversions leaves that table empty.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import dlt
 
 from ingestion.sources.files import ExportTable, export_resource
 
+CONVERSION_KINDS = ("lead", "conversion")
+PLATFORMS = ("x", "facebook", "instagram", "mastodon")
 TABLES = (
     ExportTable(name="contacts", file_glob="contacts*", primary_key=("contact_id",),
                 required=("contact_id",), timestamps=("created_at", "updated_at"),
@@ -20,6 +24,14 @@ TABLES = (
                 primary_key=("contact_id", "stage", "changed_at"),
                 required=("contact_id", "stage", "changed_at"), timestamps=("changed_at",),
                 columns=("contact_id", "stage", "changed_at")),
+    # Leads and conversions with the source the CRM credits them to (``social`` with the
+    # platform, ``web``, ``email``, ``referral``, ``event``, ...: free text, as CRMs differ).
+    ExportTable(name="conversions", file_glob="conversions*", primary_key=("conversion_id",),
+                required=("conversion_id", "contact_id", "kind", "occurred_at"),
+                timestamps=("occurred_at", "updated_at"),
+                allowed=(("kind", CONVERSION_KINDS), ("source_platform", PLATFORMS)),
+                columns=("conversion_id", "contact_id", "kind", "source", "source_platform",
+                         "campaign", "occurred_at", "updated_at")),
 )
 
 
@@ -30,7 +42,7 @@ def crm_source(bucket_url: str | None = dlt.config.value):
     Bucket credentials are read from ``[sources.crm.credentials]`` when the files are listed.
 
     Args:
-        bucket_url: where the CRM exports land (``contacts*`` and ``lifecycle_stages*``, each
-            as ``.csv`` or ``.jsonl``).
+        bucket_url: where the CRM exports land (``contacts*``, ``lifecycle_stages*`` and
+            ``conversions*``, each as ``.csv`` or ``.jsonl``).
     """
     return [export_resource(bucket_url, table, "crm") for table in TABLES]
