@@ -14,11 +14,40 @@
 --   observer  watches: at least segment_observer_min_reactions reactions, at most
 --             segment_observer_max_messages messages, none of them positive, negative or spam;
 --   unsegmented  everyone else (including people silent in the window).
+-- CRM outcomes: when the person became a lead and converted, and the source the CRM credits
+-- (null without a CRM link or when the CRM exports no conversions).
 -- Ambassador candidate: an advocate with at least ambassador_min_followers followers on some
 -- platform and at least ambassador_min_unprompted_positive unprompted brand-positive posts.
 
 with features as (
     select * from {{ ref('int_contact_features') }}
+),
+
+crm_outcomes as (
+    -- What the CRM recorded for the person: the first lead and first conversion, and the
+    -- source it credits (the conversion's, else the lead's).
+    select
+        contact_id,
+        occurred_at,
+        kind,
+        source,
+        source_platform,
+        row_number() over (
+            partition by contact_id
+            order by case when kind = 'conversion' then 0 else 1 end, occurred_at, conversion_id
+        ) as credit_rank
+    from {{ ref('stg_crm__conversions') }}
+),
+
+outcomes as (
+    select
+        contact_id,
+        min(case when kind = 'lead' then occurred_at end) as became_lead_at,
+        min(case when kind = 'conversion' then occurred_at end) as converted_at,
+        max(case when credit_rank = 1 then source end) as credited_source,
+        max(case when credit_rank = 1 then source_platform end) as credited_platform
+    from crm_outcomes
+    group by contact_id
 ),
 
 segmented as (
@@ -87,8 +116,14 @@ select
     urgent_messages,
     max_burst_messages,
     max_sentiment_swing,
+    -- CRM outcomes (stg_crm__conversions), any time
+    outcomes.credited_source,
+    outcomes.credited_platform,
     -- timestamps
     first_interaction_at,
     last_interaction_at,
+    outcomes.became_lead_at,
+    outcomes.converted_at,
     as_of_at
 from segmented
+left join outcomes on segmented.crm_contact_id = outcomes.contact_id
