@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+from collections import Counter
 
 from tests.conftest import DemoRun, run_nightly_on
 
@@ -60,6 +62,25 @@ def test_every_generated_interaction_reaches_fct_interactions(demo_run: DemoRun)
     expected = dict(demo_run.summary["interactions_by_platform"])
     # the hashtag chat's opening post is counted once but served by two endpoints
     assert by_platform == expected
+
+
+def test_every_crm_lead_and_conversion_reaches_its_person_in_dim_contacts(
+        demo_run: DemoRun) -> None:
+    """Per contact in the CRM's conversions export: the conversion's source is credited, else
+    the earliest lead's; every such person carries it in dim_contacts."""
+    with (demo_run.data_dir / "payloads" / "crm" / "conversions.csv").open(
+            encoding="utf-8", newline="") as fh:
+        records = list(csv.DictReader(fh))
+    assert records
+    credited: dict[str, tuple] = {}
+    for record in sorted(records, key=lambda r: (r["kind"] != "conversion", r["occurred_at"])):
+        credited.setdefault(record["contact_id"], (record["source"],
+                                                   record["source_platform"] or None))
+    expected = Counter(credited.values())
+    got = Counter({(source, platform): people for source, platform, people in demo_run.query(
+        "select credited_source, credited_platform, count(distinct person_key) "
+        "from marts.dim_contacts where credited_source is not null group by all")})
+    assert got == expected
 
 
 def test_rerunning_the_night_changes_nothing(demo_run: DemoRun) -> None:
