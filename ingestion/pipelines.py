@@ -74,6 +74,7 @@ def finish_interrupted(pipeline: dlt.Pipeline,
     """
     if not pipeline.has_pending_data:
         return None
+    _finish_normalize_commit(pipeline)
     packages = [*pipeline.list_extracted_load_packages(),
                 *pipeline.list_normalized_load_packages()]
     (warn or log.warning)(f"{pipeline.pipeline_name}: loading the packages an interrupted run "
@@ -81,6 +82,21 @@ def finish_interrupted(pipeline: dlt.Pipeline,
     if pipeline.list_extracted_load_packages():
         pipeline.normalize()
     return pipeline.load()
+
+
+def _finish_normalize_commit(pipeline: dlt.Pipeline) -> None:
+    """Delete the extracted copy of a package that is normalized already.
+
+    dlt commits a normalized package by renaming it into place and then deleting its
+    extracted copy; a run killed during that deletion leaves both, the extracted one partly
+    deleted, and the next normalize fails on it (dlt logs "do not kill this process" there).
+    The normalized package is complete (the rename is atomic), so the commit is finished here.
+    """
+    normalized = set(pipeline.list_normalized_load_packages())
+    extracted = pipeline._get_normalize_storage().extracted_packages  # noqa: SLF001 (no public API)
+    for load_id in pipeline.list_extracted_load_packages():
+        if load_id in normalized:
+            extracted.delete_package(load_id)
 
 
 def ensure_warehouse_dir() -> None:

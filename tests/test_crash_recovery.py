@@ -145,6 +145,40 @@ def test_the_run_after_an_interrupted_one_lands_the_leftover_and_its_own_night(
     assert loads == [(3,)]
 
 
+@pytest.mark.parametrize("left", ["whole", "partly deleted"])
+def test_a_run_killed_while_committing_its_normalized_package_is_finished_next_time(
+        isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, left: str) -> None:
+    """dlt renames the normalized package into place, then deletes the extracted copy; killed
+    in between (seen in CI), both copies are left and dlt's next normalize fails on them."""
+    folder = tmp_path / "inbox"
+    shutil.copytree(EXPORTS / "inbox", folder)
+    monkeypatch.setenv("SOURCES__INBOX__BUCKET_URL", folder.as_uri())
+    pipelines.run("inbox")
+    _inbox_file(folder, "inbox_export_2026-09-03.csv", "1790000000000000901")
+    interrupted = pipelines.make_pipeline("inbox")
+    interrupted.extract(pipelines.SOURCES["inbox"]())
+    (load_id,) = interrupted.list_extracted_load_packages()
+    extracted = Path(interrupted.working_dir) / "normalize" / "extracted" / load_id
+    kept = tmp_path / "extracted_copy"
+    shutil.copytree(extracted, kept)
+    interrupted.normalize()
+    # ... killed during the deletion of the extracted copy:
+    shutil.copytree(kept, extracted)
+    if left == "partly deleted":
+        shutil.rmtree(extracted / "new_jobs")
+    assert load_id in pipelines.make_pipeline("inbox").list_extracted_load_packages()
+    _inbox_file(folder, "inbox_export_2026-09-04.csv", "1790000000000000902")
+
+    pipelines.run("inbox")
+
+    ids = {row[0] for row in query(
+        isolated_env, "select cast(message_id as varchar) from raw_inbox.inbox_messages")}
+    assert {"1790000000000000901", "1790000000000000902"} <= ids
+    assert query(isolated_env,
+                 "select count(*) from raw_inbox._dlt_loads where status = 0") == [(3,)]
+    assert not pipelines.make_pipeline("inbox").has_pending_data
+
+
 def test_the_dagster_ingest_asset_also_lands_the_leftover_and_its_own_night(
         isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The nightly job's ingest asset lands the interrupted run's package first and says so in

@@ -13,17 +13,18 @@ PURGE = AssetKey(["privacy", "purge_deleted_content"])
 
 @asset(
     key=PURGE,
-    # after the whole dbt build: the models that apply tombstones read staging (the raw rows)
-    # to find what a Mastodon notification or a Messenger thread removes
+    # after the whole dbt build: int_tombstones (built there) says what was deleted, and every
+    # model has removed it before its raw text is overwritten
     deps=sorted(rapport_dbt_assets.keys, key=lambda k: k.to_user_string()),
     group_name="privacy",
     pool=DUCKDB_POOL,
-    description="Deletes from the raw tables (and dlt's staging copies and the quarantine) "
-    "the content the platforms reported deleted (int_tombstones), after dbt has removed it "
-    "from every model. Platform terms and privacy law expect deleted content to leave copies.",
+    description="Overwrites in the raw tables (and dlt's staging copies; quarantine rows are "
+    "deleted) the content the platforms reported deleted (int_tombstones), after dbt has "
+    "removed it from every model. Platform terms and privacy law expect deleted content to "
+    "leave copies.",
 )
 def purge_deleted_raw(context: AssetExecutionContext) -> MaterializeResult:
-    """Purge tombstoned content from the raw layer; rows deleted per table as metadata."""
+    """Purge tombstoned content from the raw layer; rows changed per table as metadata."""
     purged: dict[str, int] = {}
     if warehouse_path().exists():  # else nothing has loaded yet (and no file is made)
         con = duckdb.connect(str(warehouse_path()))
@@ -32,7 +33,7 @@ def purge_deleted_raw(context: AssetExecutionContext) -> MaterializeResult:
         finally:
             con.close()
     total = sum(purged.values())
-    context.log.info(f"purged {total} raw rows of deleted content"
+    context.log.info(f"purged deleted content from {total} raw rows"
                      + (f": {purged}" if purged else ""))
     return MaterializeResult(metadata={
         "rows_purged": MetadataValue.int(total),
