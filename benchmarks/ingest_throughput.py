@@ -39,7 +39,8 @@ API_SOURCES = {
     "mastodon": ("body", ("notifications", "statuses", "tag_statuses", "conversations")),
 }
 # Per file source: its raw tables.
-FILE_SOURCES = {"inbox": ("inbox_messages",), "crm": ("contacts", "lifecycle_stages")}
+FILE_SOURCES = {"inbox": ("inbox_messages",),
+                "crm": ("contacts", "lifecycle_stages", "conversions")}
 Figures = TypeVar("Figures", bound=tuple)
 
 
