@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ingestion.pipelines import dataset_name
+from ingestion.settings import PLATFORMS
 from ingestion.sources.validation import TOMBSTONE
 
 TOMBSTONES = "intermediate.int_tombstones"
@@ -78,7 +80,6 @@ HELD = (
 # Quarantine tables: the item's own id is the first match's set.
 QUARANTINED = tuple((held.source, held.table, held.matches[0].ids) for held in HELD) + (
     ("meta", "page_conversations", "threads"),)
-PLATFORMS = ("x", "facebook", "instagram", "mastodon")
 
 
 def purge_deleted(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -92,16 +93,21 @@ def purge_deleted(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     try:
         _fill_id_sets(con)
         for held in HELD:
-            for schema in (f"raw_{held.source}", f"raw_{held.source}_staging"):
+            for schema in _schemas(held.source):
                 _overwrite(con, schema, held.table, held.matches, purged)
         for source, table, ids in QUARANTINED:
-            for schema in (f"raw_{source}", f"raw_{source}_staging"):
+            for schema in _schemas(source):
                 _delete_quarantined(con, schema, f"{table}_quarantine", ids, purged)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     return purged
+
+
+def _schemas(source: str) -> tuple[str, str]:
+    """The source's raw dataset and dlt's staging dataset beside it (the last load's copy)."""
+    return dataset_name(source), f"{dataset_name(source)}_staging"
 
 
 def _fill_id_sets(con: duckdb.DuckDBPyConnection) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The platforms the warehouse knows (inbox exports, CRM credits, tombstones, quality checks).
+PLATFORMS = ("x", "facebook", "instagram", "mastodon")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_ENV = "RAPPORT_WAREHOUSE"
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from dagster import AssetCheckSeverity, AssetKey
 
 from ingestion.pipelines import dataset_name
+from ingestion.settings import PLATFORMS
 from ingestion.sources.crm import CONVERSION_KINDS
 from ingestion.sources.mastodon.settings import NOTIFICATION_TYPES
 
@@ -25,7 +26,6 @@ SUITE_CHECK = "gx_expectations"
 ROW_COUNT_CHECK = "row_count_delta"
 
 # Enumerations the sources and the staging models promise (the dbt accepted_values agree).
-PLATFORMS = ("x", "facebook", "instagram", "mastodon")
 INBOX_STATUSES = ("open", "closed")
 LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
                     "opportunity", "customer", "evangelist", "other")

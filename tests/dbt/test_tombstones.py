@@ -93,12 +93,18 @@ def build(warehouse: Path, *dbt_args: str) -> None:
     assert result.returncode == 0, result.stdout[-4000:]
 
 
-def edit_page(path: Path, change) -> None:
-    """Apply ``change`` to every item of a recorded page (the last envelope of a list)."""
+def page_items(path: Path) -> tuple[object, list[dict]]:
+    """A recorded page as read, and the items of its last envelope."""
     recorded = json.loads(path.read_text(encoding="utf-8"))
     envelope = recorded[-1] if isinstance(recorded, list) else recorded
     body = envelope["body"]
-    for item in body["data"] if isinstance(body, dict) else body:
+    return recorded, body["data"] if isinstance(body, dict) else body
+
+
+def edit_page(path: Path, change) -> None:
+    """Apply ``change`` to every item of a recorded page (the last envelope of a list)."""
+    recorded, items = page_items(path)
+    for item in items:
         change(item)
     path.write_text(json.dumps(recorded), encoding="utf-8")
 
@@ -255,7 +261,7 @@ def test_the_raw_tables_lose_the_deleted_content_and_nothing_else(nights: Nights
 def test_no_copy_of_the_deleted_text_is_left_in_the_raw_layer(nights: Nights) -> None:
     """Not in a raw table, not in dlt's staging copy of the last load, not in the
     tombstones' quarantine rows (which keep only ids and deletion markers)."""
-    texts = [row[0] for row in query_fixture_texts(nights.root)]
+    texts = deleted_texts(nights.root)
     assert texts
     tables = nights.query(
         "select table_schema, table_name from information_schema.tables "
@@ -270,17 +276,10 @@ def test_no_copy_of_the_deleted_text_is_left_in_the_raw_layer(nights: Nights) ->
         {"id": "113000000000000001", "deleted_at": "2026-09-06T10:00:00.000Z"}]
 
 
-def query_fixture_texts(root: Path) -> list[tuple[str]]:
+def deleted_texts(root: Path) -> list[str]:
     """The deleted status's and comment's texts, as the recorded pages give them."""
-    texts = []
-    for page, key in ((STATUSES, "content"), (COMMENTS, "message")):
-        recorded = json.loads((root / "api" / page).read_text(encoding="utf-8"))
-        envelope = recorded[-1] if isinstance(recorded, list) else recorded
-        body = envelope["body"]
-        for item in body["data"] if isinstance(body, dict) else body:
-            if item["id"] in DELETED_IDS:
-                texts.append((item[key],))
-    return texts
+    return [item[key] for page, key in ((STATUSES, "content"), (COMMENTS, "message"))
+            for item in page_items(root / "api" / page)[1] if item["id"] in DELETED_IDS]
 
 
 def test_the_tombstones_are_listed_with_what_they_removed(nights: Nights) -> None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dlt
 
+from ingestion.settings import PLATFORMS
 from ingestion.sources.files import ExportTable, export_resource
 
 CONVERSION_KINDS = ("lead", "conversion")
-PLATFORMS = ("x", "facebook", "instagram", "mastodon")
 TABLES = (
     ExportTable(name="contacts", file_glob="contacts*", primary_key=("contact_id",),
                 required=("contact_id",), timestamps=("created_at", "updated_at"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dlt
 
+from ingestion.settings import PLATFORMS
 from ingestion.sources.files import ExportTable, export_resource
 
 
@@ -20,7 +21,7 @@ def inbox_table(file_glob: str = "*") -> ExportTable:
                                  "received_at"),
                        timestamps=("received_at", "closed_at"),
                        # what staging accepts (stg_inbox__messages tests)
-                       allowed=(("platform", ("x", "facebook", "instagram", "mastodon")),
+                       allowed=(("platform", PLATFORMS),
                                 ("status", ("open", "closed"))),
                        columns=("message_id", "platform", "account_id", "team", "assignee",
                                 "tags", "briefing", "status", "received_at", "closed_at"))
