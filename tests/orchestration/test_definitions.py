@@ -79,8 +79,8 @@ def test_marts_and_published_copy_carry_a_nightly_freshness_policy() -> None:
 
 
 def test_the_purge_of_deleted_content_runs_after_every_dbt_model() -> None:
-    """The tombstone models read staging (the raw rows) to find what a deletion removes, so
-    the purge that overwrites raw content waits for the whole dbt build."""
+    """int_tombstones (built by dbt) says what was deleted and every model removes it, so
+    the purge that overwrites the raw content waits for the whole dbt build."""
     g = graph()
     dbt_models = {k for k in g.get_all_asset_keys()
                   if k.path[0] in ("staging", "intermediate", "marts")}
