@@ -6,6 +6,7 @@ from dagster import (
     AssetSelection,
     Backoff,
     Config,
+    DefaultScheduleStatus,
     RetryPolicy,
     ScheduleDefinition,
     config_mapping,
@@ -32,6 +33,9 @@ nightly_schedule = ScheduleDefinition(
     job=nightly_job,
     cron_schedule="0 2 * * *",
     execution_timezone="Europe/Berlin",
+    # On as soon as a daemon runs (`dagster dev` starts one): a warehouse that is set up
+    # should not sit idle until someone finds the toggle in the UI.
+    default_status=DefaultScheduleStatus.RUNNING,
 )
 
 # Row counts compare a whole night with the last accepted night; a backfill is not a night (it
