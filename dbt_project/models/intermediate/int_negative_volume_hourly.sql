@@ -1,5 +1,6 @@
 -- Negative inbound volume per hour, the series shitstorm alerts watch. Grain: one UTC hour,
--- every hour from the first to the last message (hours without negative messages are 0).
+-- every hour from the first to the last message, both included (hours without negative
+-- messages are 0).
 -- Counted: inbound messages of any platform and type (mentions, comments, replies, DMs,
 -- keyword and hashtag posts) whose sentiment is negative; spam (int_interactions_relevance)
 -- is left out.
@@ -9,7 +10,7 @@
 {%- set last_hour = "(select " ~ dbt.date_trunc('hour', 'max(created_at)') ~ " from " ~ messages_relation ~ ")" %}
 
 with spine as (
-    {{ dbt.date_spine('hour', first_hour, last_hour) }}
+    {{ inclusive_date_spine('hour', first_hour, last_hour) }}
 ),
 
 hours as (

@@ -1,12 +1,15 @@
 -- One row per UTC day, from the Monday of the week of the first interaction to the Sunday of
--- the week of the last, so every daily and weekly mart finds its day here.
+-- the week of the last, both included, so every daily and weekly mart finds its day here:
+-- each mart's day is the day of an interaction, message, reply or alert hour (all in
+-- fct_interactions' span), and each weekly mart's week is a whole ISO week of it. No
+-- interactions yet, no days.
 
 {%- set interactions = ref('fct_interactions') %}
 {%- set first_day = "(select " ~ dbt.date_trunc('week', 'min(created_on)') ~ " from " ~ interactions ~ ")" %}
 {%- set last_day = "(select " ~ dbt.dateadd('day', 6, dbt.date_trunc('week', 'max(created_on)')) ~ " from " ~ interactions ~ ")" %}
 
 with spine as (
-    {{ dbt.date_spine('day', first_day, last_day) }}
+    {{ inclusive_date_spine('day', first_day, last_day) }}
 ),
 
 days as (
