@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.common.typing import ConfigValueSentinel
+from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
 from ingestion.settings import pipelines_dir, warehouse_path
@@ -49,6 +53,44 @@ def make_pipeline(source: str) -> dlt.Pipeline:
         dataset_name=dataset_name(source),
         pipelines_dir=str(pipelines_dir()),
     )
+
+
+def schema_only(source: str) -> DltSource:
+    """``SOURCES[source]`` without its data: a source of the same name whose resources have
+    the same names, tables and hints and read nothing; loaded, it creates every raw table of
+    the source with its declared columns (API tables: ``schema.py`` of the source; file
+    exports: ``ExportTable.declared_columns``) and lands no rows.
+
+    It reads no settings at all, so it is what a night runs for a source that is not
+    configured: ``make_pipeline(source).run(schema_only(source))``, and staging, the checks
+    and the marts build with zero rows for it. A later configured night of the real source
+    loads into the same tables (dlt adds the columns the declaration leaves out)."""
+    factory = SOURCES[source]
+    real = factory(**_without_settings(factory))
+    return DltSource(real.schema.clone(), real.section,
+                     [_materializer(resource) for resource in real.resources.values()])
+
+
+def _without_settings(factory: Callable[..., DltSource]) -> dict[str, Any]:
+    # Every argument given, settings as None and the rest at their defaults: dlt then looks
+    # nothing up (no config file, no environment variable, no secret is read or required).
+    return {name: None if isinstance(parameter.default, ConfigValueSentinel)
+            else parameter.default
+            for name, parameter in inspect.signature(factory).parameters.items()}
+
+
+def _materializer(resource: DltResource) -> DltResource:
+    """A resource with the name, table and hints of ``resource`` that only materializes its
+    table (a transformer becomes a plain resource: it has no parent to read from)."""
+    table = resource.compute_table_schema()
+
+    def nothing() -> Iterator[Any]:
+        yield dlt.mark.materialize_table_schema()
+
+    return dlt.resource(nothing, name=resource.name, table_name=table["name"],
+                        write_disposition=resource.write_disposition,
+                        columns=table["columns"], file_format=table.get("file_format"),
+                        schema_contract=resource.schema_contract)
 
 
 def run(source: str) -> LoadInfo:

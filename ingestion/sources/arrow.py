@@ -19,6 +19,12 @@ columns are declared not null (screening made sure they are set).
 JSON columns arrive as text and load into the JSON column: dlt warns about that hint
 difference on every page, so that one warning is filtered from its logger (``INFO`` still
 lists each difference).
+
+Every raw table of an API source is declared (:func:`declare_raw_columns`, from the
+source's ``schema.py``): the columns staging and the quality checks read, typed as this
+module lands them, and dlt's lineage columns. A resource run that lands no rows (an endpoint
+with nothing new, no DMs, no hashtags configured) still creates its table with them
+(:func:`batched`), so staging and the checks find it.
 """
 
 from __future__ import annotations
@@ -26,15 +32,18 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common import json
+from dlt.common.schema.typing import TColumnSchema, TDataType
 from dlt.extract.items_transform import ItemTransform
+from dlt.extract.resource import DltResource
 
-from ingestion.sources.validation import path_value, raw_json
+from ingestion.sources.validation import path_value, quarantine, raw_json
 
 SEPARATOR = "__"
 _ISO_TIME = (r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d(:?\d\d)?)$")
@@ -173,23 +182,58 @@ BATCH_ROWS = 5_000
 def batched(generator: Callable[..., Iterator[Any]]) -> Callable[..., Iterator[Any]]:
     """Decorate a resource's generator function so that its pages (lists of dicts) reach dlt
     in lists of about :data:`BATCH_ROWS` items; anything else (quarantine rows marked for their
-    table) passes at once. The signature stays visible to dlt's config injection."""
+    table) passes at once. The signature stays visible to dlt's config injection.
+
+    A call that yields no rows yields dlt's empty "materialize table schema" item instead, so
+    the resource's table exists with its declared columns after a night without rows. A
+    transformer gets that item from its empty parent as its input, finds no rows in it and
+    yields its own, so child tables (comments of no posts) exist as well."""
 
     @functools.wraps(generator)
     def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
         held: list[dict] = []
+        landed = False
         for item in generator(*args, **kwargs):
             if isinstance(item, list) and all(isinstance(i, dict) for i in item):
                 held.extend(item)
                 if len(held) >= BATCH_ROWS:
                     yield held
-                    held = []
+                    held, landed = [], True
             else:
                 yield item
         if held:
             yield held
+        elif not landed:
+            # Named for the resource's own table: a transformer's output would otherwise take
+            # the marks of its input (a parent's quarantine rows go to another table).
+            yield dlt.mark.with_table_name(dlt.mark.materialize_table_schema(),
+                                           dlt.current.resource_name())
 
     return wrapper
+
+
+# dlt's lineage columns, as its normaliser adds them to every row (make_pipeline has the
+# parquet normaliser add them to Arrow tables too): staging orders versions by them.
+LINEAGE_COLUMNS: dict[str, TColumnSchema] = {
+    "_dlt_load_id": {"data_type": "text", "nullable": False, "precision": 64},
+    "_dlt_id": {"data_type": "text", "nullable": False, "unique": True, "row_key": True,
+                "precision": 64},
+}
+
+
+def declare_raw_columns(resource: DltResource, types: Mapping[str, TDataType]) -> None:
+    """Declare the raw table of ``resource``: ``types`` (column -> dlt data type, as the
+    Arrow path lands each column) and :data:`LINEAGE_COLUMNS` become column hints, which a
+    night without rows materializes (see :func:`batched`) and dlt merges with the Arrow
+    tables of a night with rows (equal types: no variant columns).
+
+    The quarantine table variant is declared first, from the hints as they were: dlt starts a
+    variant from the resource's hints, and the quarantine keeps its own shape."""
+    resource.merge_hints(quarantine([], resource.name).meta.hints, create_table_variant=True)
+    resource.apply_hints(columns={**{name: {"name": name, "data_type": data_type}
+                                        for name, data_type in types.items()},
+                                  **{name: {"name": name, **hints}
+                                     for name, hints in LINEAGE_COLUMNS.items()}})
 
 
 class ArrowPages(ItemTransform[Any, dict[str, Any]]):

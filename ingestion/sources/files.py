@@ -838,7 +838,9 @@ def read_export(item: FileItemDict, table: ExportTable) -> Iterator[object]:
 def export_resource(bucket_url: str | None, table: ExportTable, source: str):
     """The dlt resource of one export table: listed files piped into validated rows."""
     if not bucket_url:
-        return unconfigured(source, "bucket_url", table.name, **table.hints())
+        # declared as the configured table is, so that schema_only() creates it the same way
+        return unconfigured(source, "bucket_url", table.name,
+                            **{**table.hints(), "columns": table.declared_columns()})
 
     @dlt.transformer(name=table.name, **table.hints())
     def rows(items: list[FileItemDict]) -> Iterator[object]:

@@ -22,7 +22,7 @@ import functools
 import json as stdjson
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import dlt
 from dlt.common import json
 from dlt.common.jsonpath import JSONPath, compile_path
+from dlt.common.schema.typing import TDataType
 from dlt.extract.resource import DltResource
 from dlt.sources.helpers.requests.session import Session
 from dlt.sources.helpers.rest_client import RESTClient
@@ -40,7 +41,7 @@ from dlt.sources.helpers.rest_client.paginators import BasePaginator
 from requests import PreparedRequest, Response
 from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
 
-from ingestion.sources.arrow import ArrowPages
+from ingestion.sources.arrow import ArrowPages, declare_raw_columns
 
 logger = logging.getLogger(__name__)
 
@@ -306,13 +307,17 @@ def _selector(path: str | None) -> JSONPath | None:
     return compile_path(path) if path else None
 
 
-def as_parquet(*resources: DltResource) -> tuple[DltResource, ...]:
+def as_parquet(*resources: DltResource,
+               raw_columns: Mapping[str, Mapping[str, TDataType]]) -> tuple[DltResource, ...]:
     """The resources, each page turned into an Arrow table and loaded through parquet files:
     dlt's normaliser and the default ``insert_values`` load are the slowest steps of a large
-    night (:mod:`ingestion.sources.arrow` keeps the raw tables' shape)."""
+    night (:mod:`ingestion.sources.arrow` keeps the raw tables' shape). Each resource's raw
+    table is declared with its entry of ``raw_columns`` (the source's ``schema.py``), so it
+    exists with those columns after a night without rows."""
     for resource in resources:
         resource.add_step(ArrowPages(resource.compute_table_schema()["columns"]))
         resource.apply_hints(file_format="parquet")
+        declare_raw_columns(resource, raw_columns[resource.name])
     return resources
 
 

@@ -26,6 +26,7 @@ from ingestion.sources.mastodon.helpers import (
     status_lookback_id,
     with_text,
 )
+from ingestion.sources.mastodon.schema import RAW_COLUMNS
 from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, newest_id, require
 from ingestion.sources.validation import VERSIONED, Screen, path_value
 from ingestion.sources.window import Window, backfill_window, parse_time
@@ -66,7 +67,7 @@ def mastodon_source(
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
                 "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
     return as_parquet(notifications(settings), statuses(settings), conversations(settings),
-                      tag_statuses(settings))
+                      tag_statuses(settings), raw_columns=RAW_COLUMNS)
 
 
 def _accounts(settings: dict) -> Iterator[tuple[str, str]]:

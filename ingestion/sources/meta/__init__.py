@@ -29,6 +29,7 @@ from dlt.sources.helpers.rest_client import RESTClient
 from ingestion.sources.arrow import batched
 from ingestion.sources.meta import settings as S
 from ingestion.sources.meta.helpers import GraphPaginator, epoch, since_param
+from ingestion.sources.meta.schema import RAW_COLUMNS
 from ingestion.sources.rest import (
     HttpPolicy,
     SourceHTTPError,
@@ -93,6 +94,7 @@ def meta_source(
         media,
         media | ig_comments(settings),
         accounts(settings),
+        raw_columns=RAW_COLUMNS,
     )
 
 

@@ -19,6 +19,7 @@ from ingestion.sources.validation import VERSIONED, Screen
 from ingestion.sources.window import Window, backfill_window, parse_time
 from ingestion.sources.x import settings as S
 from ingestion.sources.x.helpers import client, paginator, with_authors
+from ingestion.sources.x.schema import RAW_COLUMNS
 
 
 @dlt.source(name="x")
@@ -60,6 +61,7 @@ def x_source(
         posts(settings),
         dm_events(settings),
         search_results(settings),
+        raw_columns=RAW_COLUMNS,
     )
 
 
