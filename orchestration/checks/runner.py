@@ -98,6 +98,11 @@ def check_table(context: AbstractDataContext, con: duckdb.DuckDBPyConnection,
     try:
         frame = read_frame(con, suite)
         baseline = history.baseline(con, key) if ROW_COUNT_CHECK in checks else None
+        if baseline is not None and baseline.row_count == 0:
+            baseline = None  # a night without data sets no bound: the first rows are the baseline
+        if frame.empty:
+            return _without_data(con, context, suite, checks, frame, settings, now, run_id,
+                                 baseline)
         rules = [r for r in expectations_for(suite, frame, settings, now, baseline)
                  if r.check in checks]
         results = validate(context, suite, frame, rules)
@@ -107,6 +112,35 @@ def check_table(context: AbstractDataContext, con: duckdb.DuckDBPyConnection,
     for result in out:
         if result.check_name == ROW_COUNT_CHECK:
             history.record(con, key, len(frame), _outcome(result), now, run_id)
+    return out
+
+
+NO_DATA = "no data: the table is empty, so its expectations have nothing to check"
+
+
+def _without_data(con: duckdb.DuckDBPyConnection, context: AbstractDataContext,
+                  suite: TableSuite, checks: Sequence[str], frame: pd.DataFrame,
+                  settings: QualitySettings, now: datetime, run_id: str | None,
+                  baseline: history.Baseline | None) -> list[AssetCheckResult]:
+    """Results for a table that exists and holds no rows (a source not configured, an
+    endpoint that returned nothing): the expectations pass with a "no data" note. Only the
+    row count can fail: a table that held rows on an earlier night and is empty now is
+    compared with that night as ever (raw tables are merged, so they do not shrink)."""
+    out = []
+    for check in checks:
+        rules = [r for r in expectations_for(suite, frame, settings, now, baseline)
+                 if r.check == check == ROW_COUNT_CHECK]
+        result = _result(suite, check, validate(context, suite, frame, rules), 0, baseline)
+        if not rules:
+            result = AssetCheckResult(
+                asset_key=suite.asset_key, check_name=check, passed=True,
+                severity=result.severity, description=NO_DATA,
+                metadata={**result.metadata, "no_data": MetadataValue.bool(True),
+                          "note": MetadataValue.text(NO_DATA)})
+        if check == ROW_COUNT_CHECK:
+            history.record(con, suite.asset_key.to_user_string(), 0, _outcome(result), now,
+                           run_id)
+        out.append(result)
     return out
 
 
