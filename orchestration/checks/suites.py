@@ -16,7 +16,6 @@ from dagster import AssetCheckSeverity, AssetKey
 from ingestion.pipelines import dataset_name
 from ingestion.settings import PLATFORMS
 from ingestion.sources.crm import CONVERSION_KINDS
-from ingestion.sources.mastodon.settings import NOTIFICATION_TYPES
 
 ERROR = AssetCheckSeverity.ERROR
 WARN = AssetCheckSeverity.WARN
@@ -36,6 +35,10 @@ IG_MEDIA_TYPES = ("IMAGE", "VIDEO", "CAROUSEL_ALBUM")
 # Where a text column is not blank by the platform's own rules it is an ERROR; where a
 # media-only post, sticker or attachment legitimately has no text it is a WARN.
 MASTODON_STATUS_NOTIFICATIONS = ("mention", "status")
+# A Mastodon notification's type is not enumerated: an instance may send types the source
+# does not ask for (ingestion.sources.mastodon.settings.NOTIFICATION_TYPES); they are kept
+# under their own name and only warned about (dbt's accepted_values test on
+# stg_mastodon__notifications), where an enumeration here would fail the night.
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,7 @@ RAW_SUITES: tuple[TableSuite, ...] = (
          links=(Link("media_id", ("meta", "ig_media"), "id"),)),
     _raw("mastodon", "notifications", ("owned_account_id", "id"),
          timestamps=("created_at", "status__created_at"), not_null=("type", "created_at"),
-         enums={"type": NOTIFICATION_TYPES, "status__visibility": MASTODON_VISIBILITIES},
+         enums={"status__visibility": MASTODON_VISIBILITIES},
          text=(Text("status__content_text", WARN,
                     when=("type", MASTODON_STATUS_NOTIFICATIONS)),)),
     _raw("mastodon", "statuses", "id", timestamps=("created_at",),
@@ -219,8 +222,7 @@ STAGING_SUITES: tuple[TableSuite, ...] = (
     _stg("stg_mastodon__notifications", "notification_key",
          timestamps=("created_at", "status_created_at"),
          not_null=("notification_id", "owned_account_id", "notification_type", "created_at"),
-         enums={"notification_type": NOTIFICATION_TYPES,
-                "status_visibility": MASTODON_VISIBILITIES},
+         enums={"status_visibility": MASTODON_VISIBILITIES},
          text=(Text("status_text", WARN,
                     when=("notification_type", MASTODON_STATUS_NOTIFICATIONS)),),
          links=(Link("owned_account_id", OWNED_ACCOUNT, "account_id", WARN),)),

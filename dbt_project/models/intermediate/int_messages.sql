@@ -163,7 +163,9 @@ messenger as (
 
 mastodon_all as (
     select
-        status_id as message_id, owned_account_id, status_author_id as author_id,
+        -- the account that mentioned the brand is the mention's author
+        status_id as message_id, owned_account_id, coalesce(status_author_id, actor_id)
+            as author_id,
         status_in_reply_to_id as parent_message_id, status_in_reply_to_account_id
             as in_reply_to_account_id,
         status_visibility as visibility, status_language as lang, status_text as text,
@@ -175,6 +177,8 @@ mastodon_all as (
         status_id, owned_account_id, author_id, in_reply_to_id, in_reply_to_account_id,
         visibility, language, text, false, created_at, 2
     from {{ ref('stg_mastodon__statuses') }}
+    -- a boost shares someone else's status: not a message of the owned account
+    where reblog_of_status_id is null
     union all
     select
         status_id, cast(null as varchar), author_id, cast(null as varchar),

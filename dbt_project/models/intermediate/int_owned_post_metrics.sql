@@ -39,7 +39,9 @@ ig_media as (
 
 mastodon_posts as (
     select * from {{ ref('stg_mastodon__statuses') }}
+    -- own posts: no reply, no DM, no boost of someone else's status
     where in_reply_to_id is null and visibility in ('public', 'unlisted')
+        and reblog_of_status_id is null
         and {{ dbt.concat(["'mastodon:'", "status_id"]) }}
             not in (select message_key from tombstoned)
 ),

@@ -131,12 +131,12 @@ def _backfill(settings: dict, token: str, path: str, params: dict, by_id: bool,
               write_disposition="merge", columns={**S.NOTIFICATION_JSON, **VERSIONED})
 @batched
 def notifications(settings: dict) -> Iterator[object]:
-    """Notifications of every type (mentions, favourites, reblogs, follows) per owned account."""
+    """Notifications of the types the warehouse models (mentions, statuses, reblogs,
+    favourites, follows) per owned account; any other type an instance sends lands as sent."""
     screen = Screen(S.NOTIFICATION_RULES)
     for account_id, token in _accounts(settings):
-        params = {"limit": S.LIMIT, "types[]": list(S.NOTIFICATION_TYPES)}
-        for items in _incremental(settings, token, "/api/v1/notifications", account_id, params,
-                                  lookback=False, screen=screen):
+        for items in _incremental(settings, token, "/api/v1/notifications", account_id,
+                                  S.NOTIFICATION_PARAMS, lookback=False, screen=screen):
             yield [{**n, "status": with_text(n.get("status")), "owned_account_id": account_id}
                    for n in items]
             yield from screen.rejected()
@@ -146,11 +146,13 @@ def notifications(settings: dict) -> Iterator[object]:
               columns={**S.STATUS_JSON, **VERSIONED})
 @batched
 def statuses(settings: dict) -> Iterator[object]:
-    """The owned accounts' own statuses, public posts, replies and direct messages."""
+    """The owned accounts' own statuses, public posts, replies and direct messages (their
+    boosts of other people's statuses left out)."""
     screen = Screen(S.STATUS_RULES)
     for account_id, token in _accounts(settings):
         for items in _incremental(settings, token, f"/api/v1/accounts/{account_id}/statuses",
-                                  account_id, {"limit": S.LIMIT}, lookback=True, screen=screen):
+                                  account_id, S.OWN_STATUS_PARAMS, lookback=True,
+                                  screen=screen):
             yield [{**with_text(s), "owned_account_id": account_id} for s in items]
             yield from screen.rejected()
 

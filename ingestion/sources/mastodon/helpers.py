@@ -6,9 +6,11 @@ import functools
 from collections.abc import Iterator
 from datetime import datetime
 from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from dlt.sources.helpers.rest_client import RESTClient
 from dlt.sources.helpers.rest_client.paginators import HeaderLinkPaginator
+from requests import Request
 
 from ingestion.sources.rest import pages
 
@@ -16,17 +18,41 @@ from ingestion.sources.rest import pages
 _SNOWFLAKE_SHIFT = 16
 
 
+class _FilteredLinkPaginator(HeaderLinkPaginator):
+    """Follows the ``Link`` header, asking every page with the first request's filters
+    (``types[]``, ``exclude_reblogs``): Mastodon repeats them in its links, but a link that
+    drops or shortens one (another server, a proxy) would otherwise widen the filter from the
+    second page on. The rest of the link (cursor, page size) is kept as it is."""
+
+    def __init__(self, links_next_key: str, filters: dict) -> None:
+        super().__init__(links_next_key=links_next_key)
+        self._filters = filters
+
+    def update_request(self, request: Request) -> None:
+        super().update_request(request)
+        if not request.url or not self._filters:  # no next page (dlt asks before it checks)
+            return
+        parts = urlsplit(request.url)
+        kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if k not in self._filters]
+        request.url = parts._replace(query=urlencode([*kept, *self._filters.items()],
+                                                     doseq=True)).geturl()
+
+
 def paged(client: RESTClient, path: str, params: dict, min_id: str | None
           ) -> Iterator[list[dict]]:
     """Pages of a timeline: all of it walking back (``rel="next"``) when ``min_id`` is None,
-    else what is newer than ``min_id`` walking forward (``rel="prev"``) to an empty page."""
+    else what is newer than ``min_id`` walking forward (``rel="prev"``) to an empty page.
+    Every page is asked with the filters of ``params`` (all but ``limit``), whatever the
+    links repeat."""
+    filters = {k: v for k, v in params.items() if k != "limit"}
     if min_id is None:
-        paginator = HeaderLinkPaginator(links_next_key="next")
+        paginator = _FilteredLinkPaginator("next", filters)
         query = params
     else:
         # With min_id Mastodon answers the oldest page after it; "prev" links to newer ones and
         # is absent once a page is empty, which ends the walk.
-        paginator = HeaderLinkPaginator(links_next_key="prev")
+        paginator = _FilteredLinkPaginator("prev", filters)
         query = {**params, "min_id": min_id}
     for items, _ in pages(client, path, paginator, query, data_selector="$"):
         yield items

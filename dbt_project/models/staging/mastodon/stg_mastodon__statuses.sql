@@ -23,6 +23,8 @@ renamed as (
         cast(account__id as varchar) as author_id,
         {{ column_or_null(raw, 'in_reply_to_id', 'varchar') }} as in_reply_to_id,
         {{ column_or_null(raw, 'in_reply_to_account_id', 'varchar') }} as in_reply_to_account_id,
+        -- set on a boost: the owned account sharing someone else's status (no text of its own)
+        {{ column_or_null(raw, 'reblog__id', 'varchar') }} as reblog_of_status_id,
 
         -- text
         visibility,
