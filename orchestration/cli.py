@@ -1,21 +1,37 @@
-"""`rapport`: generate demo data, serve it, and run the nightly job on it.
+"""`rapport`: run the nightly job on your sources, check their settings, or try the demo.
 
-    rapport demo [--interactions N] [--seed S]   generate, replay, run the nightly job, summarise
-    rapport generate --out DIR [--interactions N] [--seed S]
-    rapport replay [--payloads DIR] [--port P]   serve demo payloads for `dagster dev`
-    rapport backfill --start DAY --end DAY [--dbt-full-refresh]
+    rapport check [--demo]                       check every setting a night needs; run nothing
+    rapport run [--demo]                         run tonight's job now on the configured sources
+    rapport backfill --start DAY --end DAY [--dbt-full-refresh] [--demo]
                                                  re-read and rebuild days (UTC, end included)
+    rapport demo [--interactions N] [--seed S]   generate demo data, run the job on it, summarise
+    rapport generate --out DIR [--interactions N] [--seed S]
+    rapport replay [--payloads DIR] [--port P]   serve demo payloads for `make dev`
+
+Runs go through the Dagster instance in $DAGSTER_HOME (default: the project's dagster_home/),
+so they show in the Dagster UI and share its one-writer pool. Exit codes: 0 done, 1 the night
+failed, 2 configuration or usage error (nothing run), 3 another night holds the warehouse.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import socket
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingestion.settings import warehouse_path
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance, ExecuteInProcessResult
 
 
 def _demo_dir() -> Path:
@@ -34,67 +50,250 @@ def generate(args: argparse.Namespace) -> None:
           f"-> {out}")
 
 
-def run_nightly() -> bool:
+def run_nightly(instance: DagsterInstance | None = None) -> bool:
     """Execute the real nightly job in this process; True if it succeeded.
 
     A failed night is recorded in the serving status (as the failure sensor does for runs
     launched by the Dagster daemon), so BI sees that its data is from the last good night.
     """
-    return _execute("nightly")
+    return _execute("nightly", instance=instance).success
 
 
-def run_backfill(start: str, end: str, dbt_full_refresh: bool = False) -> bool:
+def run_backfill(start: str, end: str, dbt_full_refresh: bool = False,
+                 instance: DagsterInstance | None = None) -> bool:
     """Execute the real backfill job for the days ``start``..``end`` (UTC, both included)
     in this process; True if it succeeded. The same as launching it from the Dagster UI."""
     return _execute("backfill", {"start": start, "end": end,
-                                 "dbt_full_refresh": dbt_full_refresh})
+                                 "dbt_full_refresh": dbt_full_refresh},
+                    instance=instance).success
 
 
-def _execute(job: str, run_config: dict | None = None) -> bool:
+def _execute(job: str, run_config: dict | None = None, instance: DagsterInstance | None = None,
+             run_id: str | None = None) -> ExecuteInProcessResult:
+    """Run ``job`` in this process on ``instance`` (default: ``$DAGSTER_HOME``'s, else an
+    ephemeral one); a failure that is not a configuration problem is recorded for BI."""
     from dagster import DagsterInstance
 
     from ingestion.settings import serving_dir
     from orchestration.definitions import defs
+    from orchestration.preflight import configuration_problems
     from orchestration.serving import record_failure
 
-    if os.environ.get("DAGSTER_HOME"):
-        instance = DagsterInstance.get()
-    else:
-        instance = DagsterInstance.ephemeral()
-    result = defs.resolve_job_def(job).execute_in_process(run_config=run_config,
-                                                         instance=instance,
-                                                         raise_on_error=False)
-    if not result.success:
-        failed = sorted({e.step_key for e in result.all_events if e.is_step_failure})
+    if instance is None:
+        instance = (DagsterInstance.get() if os.environ.get("DAGSTER_HOME")
+                    else DagsterInstance.ephemeral())
+    result = defs.resolve_job_def(job).execute_in_process(
+        run_config=run_config, instance=instance, raise_on_error=False, run_id=run_id,
+        tags={LAUNCHED_BY: "rapport-cli", PID_TAG: str(os.getpid()),
+              HOST_TAG: socket.gethostname()})
+    failures = [e for e in result.all_events if e.is_step_failure]
+    if not result.success and not configuration_problems(failures):
+        failed = sorted({e.step_key for e in failures})
         record_failure(serving_dir(), result.run_id,
                        f"{job} run {result.run_id} failed in {', '.join(failed) or 'a step'}")
-    return result.success
+    return result
+
+
+# --- `rapport run`, `backfill`, `check`: the nightly job on the configured sources ----------
+
+LAUNCHED_BY = "rapport/launched_by"
+PID_TAG = "rapport/pid"
+HOST_TAG = "rapport/host"
+EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 1, 2, 3
+
+
+def project_instance() -> DagsterInstance:
+    """The Dagster instance the UI and the daemon use: ``$DAGSTER_HOME``, by default the
+    project's ``dagster_home/`` (its dagster.yaml sets the one-writer pool)."""
+    from dagster import DagsterInstance
+
+    from ingestion.settings import REPO_ROOT
+
+    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT / "dagster_home"))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    return DagsterInstance.get()
+
+
+def running_night(instance: DagsterInstance) -> str | None:
+    """Why another night holds the warehouse now, or None.
+
+    A run this command launched on this machine whose process is gone (killed) is marked
+    failed and does not count: it holds nothing any more."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    active = instance.get_runs(RunsFilter(
+        job_name=None, statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
+                                 DagsterRunStatus.CANCELING]))
+    for run in active:
+        if run.job_name not in ("nightly", "backfill"):
+            continue
+        pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
+        if pid and host == socket.gethostname() and not _alive(int(pid)):
+            instance.report_run_failed(run, "its process ended without finishing "
+                                            "(killed?); marked failed by the next run")
+            continue
+        record = instance.get_run_record_by_id(run.run_id)
+        since = record.start_time if record and record.start_time else None
+        when = (datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+                if since else "an unknown time")
+        return (f"another night is running since {when} (run {run.run_id}, job "
+                f"{run.job_name}); it holds the warehouse: wait for it to finish (Dagster UI, "
+                f"Runs) or cancel it there, then run again")
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def warehouse_lock_problem() -> str | None:
+    """Why the working warehouse cannot be written now (another process holds it), or None."""
+    import duckdb
+
+    from ingestion.pipelines import ensure_warehouse_dir
+
+    ensure_warehouse_dir()
+    try:
+        duckdb.connect(str(warehouse_path())).close()
+    except duckdb.IOException as error:
+        holder = re.search(r"\(PID (\d+)\)", str(error))
+        return (f"the warehouse {warehouse_path()} is open in another process"
+                + (f" (PID {holder.group(1)})" if holder else "")
+                + ": close it (BI tools read the serving copy, never the working file)")
+    return None
+
+
+def check(args: argparse.Namespace) -> int:
+    """`rapport check`: every setting a night needs, and the schedule's state."""
+    from orchestration.preflight import preflight
+
+    with _demo_sources(args):
+        report = preflight(getattr(args, "start", None), getattr(args, "end", None))
+    print("sources:")
+    for line in report.lines():
+        print(line)
+    instance = project_instance()
+    print(f"dagster: {os.environ['DAGSTER_HOME']}")
+    print(f"schedule: {schedule_state(instance)}")
+    if report.ok:
+        print("configuration OK")
+        return 0
+    print(f"configuration has {len(report.problems)} problem(s): nothing was run")
+    return EXIT_CONFIG
+
+
+def schedule_state(instance: DagsterInstance) -> str:
+    """The nightly schedule as the daemon sees it: on or off, and whether a daemon runs."""
+    from dagster._core.scheduler.instigation import InstigatorStatus, InstigatorType
+
+    name = "nightly_0200_berlin"
+    stored = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SCHEDULE)
+              if s.name == name]
+    stopped = bool(stored) and stored[0].status == InstigatorStatus.STOPPED
+    state = (f"{name} is stopped (turned off in the Dagster UI: Automation, {name})" if stopped
+             else f"{name} is on (02:00 Europe/Berlin)")
+    beats = [b for b in instance.get_daemon_heartbeats().values()
+             if b.daemon_type == "SCHEDULER" and time.time() - b.timestamp < 120]
+    return state + ("; the daemon is running" if beats else
+                    "; no daemon is running: start `make dev` or `dagster-daemon run` "
+                    "(with this DAGSTER_HOME) for it to fire")
+
+
+def run(args: argparse.Namespace) -> int:
+    """`rapport run`: tonight's job on the configured sources, as the schedule runs it."""
+    return _night(args, "nightly", None)
 
 
 def backfill(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    ok = run_backfill(args.start, args.end, args.dbt_full_refresh)
-    print(f"backfill {args.start}..{args.end} {'succeeded' if ok else 'FAILED'} in "
-          f"{time.perf_counter() - started:.0f}s")
-    return 0 if ok else 1
+    """`rapport backfill`: re-read and rebuild the days ``--start``..``--end``."""
+    return _night(args, "backfill", {"start": args.start, "end": args.end,
+                                     "dbt_full_refresh": args.dbt_full_refresh})
 
 
-def demo(args: argparse.Namespace) -> int:
+def _night(args: argparse.Namespace, job: str, run_config: dict | None) -> int:
+    from orchestration.preflight import preflight
+
+    window = (run_config or {})
+    with _demo_sources(args):
+        report = preflight(window.get("start"), window.get("end"))
+        if not report.ok:
+            print(f"rapport {args.command}: not started, the configuration has "
+                  f"{len(report.problems)} problem(s):", file=sys.stderr)
+            for problem in report.problems:
+                print(f"  - {problem}", file=sys.stderr)
+            return EXIT_CONFIG
+        instance = project_instance()
+        busy = running_night(instance) or warehouse_lock_problem()
+        if busy:
+            print(f"rapport {args.command}: not started: {busy}", file=sys.stderr)
+            return EXIT_BUSY
+        used = [c.source for c in report.sources.values() if c.configured]
+        skipped = [c.source for c in report.sources.values() if not c.configured]
+        print(f"{job}: sources {', '.join(used)}"
+              + (f" (not configured, skipped: {', '.join(skipped)})" if skipped else ""))
+        result = _launch(job, run_config, instance)
+    return 0 if result.success else EXIT_FAILED
+
+
+@contextmanager
+def _demo_sources(args: argparse.Namespace) -> Iterator[None]:
+    """With ``--demo``: the demo payloads served on loopback and the sources pointed at them."""
+    if not getattr(args, "demo", False):
+        yield
+        return
     from ingestion.demo.config import demo_environment
     from ingestion.demo.replay import ReplayServer
 
-    args.out = None
-    generate(args)
     payloads = _demo_dir() / "payloads"
+    if not payloads.is_dir():
+        raise SystemExit(f"rapport {args.command} --demo: no demo data at {payloads}: run "
+                         "`make demo` (or `rapport generate`) first")
     with ReplayServer(payloads) as server:
         os.environ.update(demo_environment(payloads, server.url))
-        started = time.perf_counter()
-        ok = run_nightly()
-        print(f"nightly job {'succeeded' if ok else 'FAILED'} in "
-              f"{time.perf_counter() - started:.0f}s")
-    if ok:
+        yield
+
+
+def _launch(job: str, run_config: dict | None, instance: DagsterInstance
+            ) -> ExecuteInProcessResult:
+    """Run ``job`` with one progress line per step on the terminal; everything else (dbt's
+    and dlt's output, Dagster's debug events) goes to a log file whose path is printed."""
+    from ingestion.settings import serving_dir
+    from orchestration.progress import Progress, output_to
+
+    run_id = str(uuid.uuid4())
+    log = warehouse_path().parent / "logs" / f"{job}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    started = time.perf_counter()
+    print(f"{job} run {run_id} (Dagster UI: Runs; full log: {log})", flush=True)
+    with output_to(log) as terminal, Progress(instance, run_id, terminal):
+        result = _execute(job, run_config, instance=instance, run_id=run_id)
+    seconds = time.perf_counter() - started
+    if result.success:
+        from orchestration.serving import read_status
+
+        status = read_status(serving_dir())
+        print(f"{job} succeeded in {seconds:.0f}s: published to {serving_dir()} "
+              f"(data as of {status.data_as_of})")
+    else:
+        print(f"{job} FAILED after {seconds:.0f}s; BI keeps the last published night. "
+              f"Details: {log}", file=sys.stderr)
+    return result
+
+
+def demo(args: argparse.Namespace) -> int:
+    """`rapport demo`: generate the demo data, then `rapport run --demo` and a summary."""
+    args.out = None
+    generate(args)
+    args.demo = True
+    code = _night(args, "nightly", None)
+    if code == 0:
         print_summary()
-    return 0 if ok else 1
+    return code
 
 
 def print_summary() -> None:
@@ -160,7 +359,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("demo", "generate"):
-        p = sub.add_parser(name)
+        p = sub.add_parser(name, help="generate demo data" + (
+            ", run the nightly job on it and summarise" if name == "demo" else ""))
         p.add_argument("--interactions", type=int, default=5000,
                        help="about how many interactions to generate (default 5000)")
         p.add_argument("--seed", type=int, default=42)
@@ -168,19 +368,48 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--page-size", type=int, default=100)
         if name == "generate":
             p.add_argument("--out", help="output folder (default: warehouse/demo)")
-    p = sub.add_parser("replay")
+    p = sub.add_parser("replay", help="serve the demo payloads for `make dev`")
     p.add_argument("--payloads")
     p.add_argument("--port", type=int, default=8765)
+    demo_help = "read the demo payloads (served on loopback) instead of the configured sources"
+    p = sub.add_parser("check", help="check the configuration a night needs; run nothing")
+    p.add_argument("--demo", action="store_true", help=demo_help)
+    p = sub.add_parser("run", help="run tonight's job on the configured sources now")
+    p.add_argument("--demo", action="store_true", help=demo_help)
     p = sub.add_parser("backfill", help="re-read and rebuild a range of days")
-    p.add_argument("--start", required=True, help="first day, YYYY-MM-DD (UTC)")
-    p.add_argument("--end", required=True, help="last day, included, YYYY-MM-DD (UTC)")
+    p.add_argument("--start", required=True, type=_day("start"),
+                   help="first day, YYYY-MM-DD (UTC)")
+    p.add_argument("--end", required=True, type=_day("end"),
+                   help="last day, included, YYYY-MM-DD (UTC)")
     p.add_argument("--dbt-full-refresh", action="store_true",
                    help="rebuild the incremental dbt models from scratch as well")
+    p.add_argument("--demo", action="store_true", help=demo_help)
     args = parser.parse_args(argv)
+    if args.command == "backfill":
+        from orchestration.days import window_problem
+
+        problem = window_problem(args.start, args.end)
+        if problem:
+            parser.error(problem)  # exits 2 at once: nothing started, nothing recorded
     if args.command == "generate":
         generate(args)
         return 0
-    return {"demo": demo, "replay": replay, "backfill": backfill}[args.command](args)
+    return {"demo": demo, "replay": replay, "check": check, "run": run,
+            "backfill": backfill}[args.command](args)
+
+
+def _day(name: str):
+    """An argparse type: a ``YYYY-MM-DD`` day, kept as text (the job's run config is text)."""
+    from orchestration.days import parse_day
+
+    def parse(value: str) -> str:
+        try:
+            parse_day(value, name)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    return parse
 
 
 if __name__ == "__main__":

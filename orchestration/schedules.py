@@ -8,14 +8,18 @@ from dagster import (
     Config,
     DefaultScheduleStatus,
     RetryPolicy,
-    ScheduleDefinition,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
     config_mapping,
     define_asset_job,
+    schedule,
 )
 from pydantic import Field
 
 from orchestration.checks import quality_checks
 from orchestration.checks.suites import ROW_COUNT_CHECK
+from orchestration.preflight import preflight
 
 # Transient failures (API hiccups, a busy file) get two more tries with growing pauses.
 NIGHTLY_RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -28,7 +32,8 @@ nightly_job = define_asset_job(
     op_retry_policy=NIGHTLY_RETRY,
 )
 
-nightly_schedule = ScheduleDefinition(
+
+@schedule(
     name="nightly_0200_berlin",
     job=nightly_job,
     cron_schedule="0 2 * * *",
@@ -36,7 +41,16 @@ nightly_schedule = ScheduleDefinition(
     # On as soon as a daemon runs (`dagster dev` starts one): a warehouse that is set up
     # should not sit idle until someone finds the toggle in the UI.
     default_status=DefaultScheduleStatus.RUNNING,
+    description="The nightly job at 02:00 Europe/Berlin. A tick whose configuration does not "
+    "pass `rapport check` is skipped with the reason instead of launching a run that fails.",
 )
+def nightly_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    """Launch tonight's run, unless the configuration would stop it."""
+    report = preflight()
+    if not report.ok:
+        return SkipReason("configuration: " + "; ".join(report.problems))
+    return RunRequest()
+
 
 # Row counts compare a whole night with the last accepted night; a backfill is not a night (it
 # re-reads a few old days), so it neither compares its counts nor records them as a baseline.

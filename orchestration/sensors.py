@@ -18,6 +18,7 @@ from dagster import (
 
 from ingestion.settings import serving_dir
 from orchestration import webhook
+from orchestration.preflight import configuration_problems
 from orchestration.schedules import nightly_job
 from orchestration.serving import record_failure, serving_file
 
@@ -34,8 +35,17 @@ def failure_message(context: RunFailureSensorContext) -> str:
 @run_failure_sensor(monitored_jobs=[nightly_job], default_status=DefaultSensorStatus.RUNNING,
                     name="nightly_failure")
 def nightly_failure(context: RunFailureSensorContext) -> None:
-    """A failed night: BI keeps the last good data and its status says so; the webhook hears."""
+    """A failed night: BI keeps the last good data and its status says so; the webhook hears.
+
+    A run stopped by its configuration (a setting missing or invalid) is not a failed night
+    of the data: the status stays as it is, and the webhook is told what to fix."""
     message = failure_message(context)
+    problems = configuration_problems(context.get_step_failure_events())
+    if problems:
+        webhook.post({"text": f"Rapport: nightly run {context.dagster_run.run_id} did not "
+                              f"start: {'; '.join(problems)}",
+                      "kind": "configuration_error", "run_id": context.dagster_run.run_id})
+        return
     record_failure(serving_dir(), context.dagster_run.run_id, message)
     webhook.post({"text": f"Rapport: {message}. BI keeps serving the last published night.",
                   "kind": "run_failure", "run_id": context.dagster_run.run_id})

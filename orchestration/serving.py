@@ -42,6 +42,8 @@ class ServingStatus:
     last_attempt_status: str | None = None  # published | failed
     last_failure: str | None = None
     marts: str | None = None  # JSON: rows per mart of the published night
+    # per source, how the published night read it: "configured" or "not configured"
+    sources: dict[str, str] | None = None
 
 
 def _now() -> str:
@@ -65,8 +67,9 @@ def _write_status_table(con: duckdb.DuckDBPyConnection, status: ServingStatus) -
     con.execute("create schema if not exists meta")
     con.execute("create or replace table meta.serving_status ("
                 + ", ".join(f"{f} varchar" for f in fields) + ")")
+    values = [getattr(status, f) for f in fields]
     con.execute(f"insert into meta.serving_status values ({', '.join('?' for _ in fields)})",
-                [getattr(status, f) for f in fields])
+                [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in values])
 
 
 def _swap_in(tmp: Path, target: Path) -> None:
@@ -79,11 +82,12 @@ def _write_status_json(serving_dir: Path, status: ServingStatus) -> None:
     _swap_in(tmp, serving_dir / "status.json")
 
 
-def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None = None
-            ) -> ServingStatus:
+def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None = None,
+            sources: dict[str, str] | None = None) -> ServingStatus:
     """Copy every mart from ``working`` into a new serving file and Parquet snapshot, then swap.
 
-    ``data_as_of_sql`` is a query on the working marts giving the newest event time.
+    ``data_as_of_sql`` is a query on the working marts giving the newest event time;
+    ``sources`` says which sources the night read and which were not configured.
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -119,7 +123,7 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
         status = ServingStatus(published_at=now, published_run_id=run_id, data_as_of=data_as_of,
                                last_attempt_at=now, last_attempt_run_id=run_id,
                                last_attempt_status="published",
-                               marts=json.dumps(counts, sort_keys=True))
+                               marts=json.dumps(counts, sort_keys=True), sources=sources)
         _write_status_table(con, status)
         con.execute("checkpoint")
     except BaseException:

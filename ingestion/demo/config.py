@@ -18,6 +18,8 @@ def demo_environment(payloads: Path, replay_url: str) -> dict[str, str]:
     token = {a.account_id: f"{TOKEN_PREFIX}{a.account_id}" for a in B.OWNED_ACCOUNTS}
     meta_ids = _ids("facebook") + _ids("instagram")
     return {
+        # the demo may use the demo's public contact-key salt (orchestration.preflight)
+        "RAPPORT_DEMO": "1",
         "SOURCES__X__BASE_URL": f"{replay_url}/x",
         "SOURCES__X__ACCOUNT_IDS": json.dumps(_ids("x")),
         "SOURCES__X__SEARCH_QUERY": B.SEARCH_QUERY,

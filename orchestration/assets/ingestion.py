@@ -21,9 +21,11 @@ from ingestion.pipelines import (
     ensure_warehouse_dir,
     finish_interrupted,
     make_pipeline,
+    schema_only,
 )
 from ingestion.sources.rest import REQUEST_STATS, RequestStats
 from orchestration.assets.window import BackfillWindow
+from orchestration.preflight import source_or_fail
 
 # Every asset that writes the DuckDB file runs in this pool; its limit is 1 (dagster.yaml).
 DUCKDB_POOL = "duckdb_writer"
@@ -63,18 +65,34 @@ def _source_assets(name: str) -> AssetsDefinition:
     def _assets(context: AssetExecutionContext, dlt: DagsterDltResource,
                 backfill: BackfillWindow):
         # Built anew at run time so settings are read when the run starts, not at import.
+        config = source_or_fail(name)
         ensure_warehouse_dir()
-        window = backfill.source_args() if name in WINDOWED_SOURCES else {}
-        if window:
-            context.log.info(f"backfill of {name}: {window['start']} to {window['end']}")
         REQUEST_STATS.pop(name, None)
         pipeline = make_pipeline(name)
         finish_interrupted(pipeline, warn=context.log.warning)
+        if not config.configured:
+            # Its tables are created empty, so staging and the marts build without it.
+            context.log.info(f"{name}: not configured, skipped tonight ({config.notes[0]})")
+            events = dlt.run(context=context, dlt_source=schema_only(name),
+                             dlt_pipeline=pipeline)
+            yield from _with_state(events, config.state)
+            return
+        window = backfill.source_args() if name in WINDOWED_SOURCES else {}
+        if window:
+            context.log.info(f"backfill of {name}: {window['start']} to {window['end']}")
         events = dlt.run(context=context, dlt_source=SOURCES[name](**window),
                          dlt_pipeline=pipeline)
-        yield from _with_api_stats(context, name, events)
+        yield from _with_state(_with_api_stats(context, name, events), config.state)
 
     return _assets
+
+
+def _with_state(events: Iterator[Any], state: str) -> Iterator[Any]:
+    """The events, each materialization saying whether its source was configured tonight."""
+    for event in events:
+        if isinstance(event, MaterializeResult):
+            event = event._replace(metadata={**(event.metadata or {}), "source_state": state})
+        yield event
 
 
 def _with_api_stats(context: AssetExecutionContext, name: str, events: Iterator[Any]

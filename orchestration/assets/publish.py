@@ -4,6 +4,7 @@ import json
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from ingestion.configuration import check_sources
 from ingestion.settings import serving_dir, warehouse_path
 from orchestration.assets.dbt import rapport_dbt_assets
 from orchestration.assets.ingestion import DUCKDB_POOL
@@ -29,12 +30,16 @@ PUBLISHED = AssetKey(["serving", "published_marts"])
 def published_marts(context: AssetExecutionContext) -> MaterializeResult:
     """Publish the night's marts for BI."""
     target = serving_dir()
+    sources = {name: config.state for name, config in check_sources().items()}
     status = publish(warehouse_path(), target, context.run_id,
-                     data_as_of_sql="select max(created_at) from {marts}.fct_interactions")
-    context.log.info(f"published {status.marts} to {target}")
+                     data_as_of_sql="select max(created_at) from {marts}.fct_interactions",
+                     sources=sources)
+    context.log.info(f"published {status.marts} to {target}; sources: "
+                     + ", ".join(f"{name} {state}" for name, state in sources.items()))
     return MaterializeResult(metadata={
         "serving_file": MetadataValue.path(str(target / "rapport_serving.duckdb")),
         "published_at": status.published_at,
         "data_as_of": status.data_as_of or "",
         "rows_per_mart": MetadataValue.json(json.loads(status.marts or "{}")),
+        "sources": MetadataValue.json(sources),
     })

@@ -13,6 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from orchestration.days import window_problem
+from orchestration.preflight import configuration_failure
+
 
 class BackfillWindow(ConfigurableResource):
     """Whole UTC days ``start`` to ``end`` (both included) to re-read and rebuild.
@@ -30,11 +33,10 @@ class BackfillWindow(ConfigurableResource):
         """``[first day 00:00 UTC, day after the last 00:00 UTC)``, or None when not set."""
         if self.start is None and self.end is None:
             return None
-        if not self.start or not self.end:
-            raise ValueError("a backfill needs both start and end days (YYYY-MM-DD)")
-        first, last = _day(self.start, "start"), _day(self.end, "end")
-        if last < first:
-            raise ValueError(f"backfill end {last} is before start {first}")
+        problem = window_problem(self.start, self.end)
+        if problem:
+            raise configuration_failure(f"backfill: {problem}")
+        first, last = date.fromisoformat(self.start), date.fromisoformat(self.end)
         return (datetime.combine(first, time(0), tzinfo=UTC),
                 datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC))
 
@@ -54,9 +56,3 @@ class BackfillWindow(ConfigurableResource):
             args += ["--vars", json.dumps(window)]
         return args
 
-
-def _day(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"backfill {name} {value!r} is not a day (YYYY-MM-DD)") from None

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import duckdb
 import pytest
+from dagster import Failure
 
 from ingestion.demo.replay import ReplayServer
 from ingestion.sources.mastodon import mastodon_source
@@ -21,6 +22,7 @@ from ingestion.sources.x import x_source
 from orchestration.assets.window import BackfillWindow
 from orchestration.checks.suites import ROW_COUNT_CHECK, SUITE_CHECK
 from orchestration.definitions import defs
+from orchestration.preflight import CONFIGURATION_ERROR
 from orchestration.schedules import backfill_job, nightly_job
 from tests.conftest import DemoRun
 from tests.test_end_to_end import MARTS, mart_digest
@@ -74,10 +76,15 @@ def test_window_covers_whole_utc_days_with_the_last_day_included() -> None:
     ("2026-10-21", "2026-10-19", "before start"),
     ("2026-10-19", None, "both start and end"),
     ("19.10.2026", "2026-10-21", "not a day"),
+    ("20261019", "2026-10-21", "not a day"),
+    ("2026-13-45", "2026-10-21", "not a day"),
+    ("2999-01-01", "2999-01-02", "in the future"),
 ])
-def test_a_bad_window_is_refused_with_a_clear_error(start, end, message) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_a_bad_window_is_refused_as_a_configuration_error(start, end, message) -> None:
+    with pytest.raises(Failure, match=message) as refused:
         BackfillWindow(start=start, end=end).bounds()
+    assert refused.value.allow_retries is False
+    assert refused.value.metadata[CONFIGURATION_ERROR].value is True
 
 
 @pytest.mark.parametrize("factory", [x_source, meta_source, mastodon_source])

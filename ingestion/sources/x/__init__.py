@@ -116,9 +116,11 @@ def posts(settings: dict) -> Iterator[list[dict]]:
 @batched
 def dm_events(settings: dict) -> Iterator[list[dict]]:
     """Direct-message events of each owned account (both directions)."""
+    tokens = settings["user_tokens"]
+    if not tokens:  # DMs need user-context tokens; without them the team reads no DMs
+        return
     screen = Screen(S.DM_EVENT_RULES)
     api = client(settings, None)
-    tokens = require(settings["user_tokens"], "x", "user_tokens", secret=True)
     seen = cursors("last_event_id")
     for account_id in require(settings["account_ids"], "x", "account_ids"):
         token = require(tokens.get(account_id), "x", f"user_tokens.{account_id}", secret=True)
