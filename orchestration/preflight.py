@@ -2,9 +2,9 @@
 
 :func:`preflight` is what ``rapport check`` prints, what ``rapport run`` / ``backfill`` refuse to
 start without, and what the schedule asks before it launches a night. Inside a run, the ingest
-and dbt assets check their own part again (:func:`source_or_fail`, :func:`salt_or_fail`), so a
-run launched from the Dagster UI stops at once with the same message. Configuration errors are
-raised as :class:`ConfigurationError` failures: never retried, and never recorded as a failed
+and dbt assets check their own part again (:func:`source_or_fail`, :func:`dbt_config_or_fail`),
+so a run launched from the Dagster UI stops at once with the same message. Configuration errors
+are raised by :func:`configuration_failure`: never retried, and never recorded as a failed
 night of the data (the published status stays as it is).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import DagsterEvent, Failure, MetadataValue
 
@@ -64,6 +65,36 @@ def salt_problem() -> str | None:
     return None
 
 
+SEEDS_ENV = "RAPPORT_SEEDS_DIR"
+# Seeds every night reads: a team's folder is a copy of dbt_project/seeds with its own values.
+REQUIRED_SEEDS = ("owned_accounts.csv", "teams.csv", "sla_policies.csv", "mrm_tag_rules.csv")
+
+
+def seeds_problem() -> str | None:
+    """Why ``$RAPPORT_SEEDS_DIR`` (a team's business config) cannot be used, or None.
+
+    dbt writes every seed it loads to ``target/run/rapport/<seed path>``; for an absolute path
+    or one more than two levels above ``dbt_project/`` that is outside ``target/``, over the
+    team's own CSVs, so dbt_project.yml refuses such a value and so does this check."""
+    from ingestion.settings import REPO_ROOT
+
+    value = os.environ.get(SEEDS_ENV)
+    if not value:
+        return None
+    if Path(value).is_absolute() or Path(value).parts[:3] == ("..", "..", ".."):
+        return (f"{SEEDS_ENV}={value} must be relative to dbt_project/ and at most two levels "
+                f"above it (e.g. ../../my-team/seeds for a folder beside the repository): dbt "
+                f"writes each seed it loads to target/run/rapport/<that path>")
+    folder = (REPO_ROOT / "dbt_project" / value).resolve()
+    if not folder.is_dir():
+        return f"{SEEDS_ENV}={value}: no folder {folder} (copy dbt_project/seeds there)"
+    missing = [name for name in REQUIRED_SEEDS if not (folder / name).is_file()]
+    if missing:
+        return (f"{SEEDS_ENV}={value}: {folder} lacks {', '.join(missing)} (start from a copy "
+                f"of dbt_project/seeds)")
+    return None
+
+
 def preflight(start: str | None = None, end: str | None = None) -> Report:
     """Every check a night needs before it starts (see the module docstring)."""
     report = Report(check_sources())
@@ -76,7 +107,7 @@ def preflight(start: str | None = None, end: str | None = None) -> Report:
             "no source is configured: set at least one (README 'Configuration'; "
             "`rapport check` lists each source's first setting), or try the demo data "
             "with `rapport run --demo`")
-    for problem in (salt_problem(), window_problem(start, end)):
+    for problem in (salt_problem(), seeds_problem(), window_problem(start, end)):
         if problem:
             report.problems.append(problem)
     return report
@@ -96,11 +127,11 @@ def source_or_fail(source: str) -> SourceConfig:
     return config
 
 
-def salt_or_fail() -> None:
-    """Raise a configuration failure when the salt cannot be used (see :func:`salt_problem`)."""
-    problem = salt_problem()
-    if problem:
-        raise configuration_failure(problem)
+def dbt_config_or_fail() -> None:
+    """Raise a configuration failure when the salt or the team's seeds cannot be used."""
+    for problem in (salt_problem(), seeds_problem()):
+        if problem:
+            raise configuration_failure(problem)
 
 
 def configuration_problems(failures: Iterable[DagsterEvent]) -> list[str]:

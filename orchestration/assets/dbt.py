@@ -15,7 +15,7 @@ from dagster_dbt import (
 from ingestion.pipelines import ensure_warehouse_dir
 from orchestration.assets.ingestion import DUCKDB_POOL
 from orchestration.assets.window import BackfillWindow
-from orchestration.preflight import salt_or_fail
+from orchestration.preflight import dbt_config_or_fail
 from orchestration.resources import dbt_project
 
 
@@ -44,7 +44,7 @@ def rapport_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource,
     Incremental models re-process their lookback (var ``lookback_days``) every run; a backfill
     passes its window as the vars ``window_start``/``window_end`` so they re-process it too.
     """
-    salt_or_fail()  # the marts' contact keys must not be computable from the README
+    dbt_config_or_fail()  # a real salt (keys not computable from the README), the seeds
     ensure_warehouse_dir()
     invocation = dbt.cli(["build", *backfill.dbt_args()], context=context, raise_on_error=False)
     yield from invocation.stream()
