@@ -890,7 +890,9 @@ def iso_graph(at: datetime) -> str:
 
 
 def generate(out: Path, seed: int = 42, interactions: int = 5000, days: int = 56,
-             page_size: int = 100, progress: bool | None = None) -> Summary:
-    """Write a demo data set to ``out``; see :class:`DemoGenerator`."""
-    return DemoGenerator(out, seed=seed, interactions=interactions, days=days,
+             page_size: int = 100, progress: bool | None = None,
+             end: datetime = DEFAULT_END) -> Summary:
+    """Write a demo data set to ``out`` covering ``days`` up to ``end``; see
+    :class:`DemoGenerator`."""
+    return DemoGenerator(out, seed=seed, interactions=interactions, days=days, end=end,
                          page_size=page_size, progress=progress).run()
