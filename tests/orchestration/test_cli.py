@@ -175,6 +175,47 @@ def test_check_with_a_mastodon_only_team_is_ok_and_the_schedule_is_on(user: User
     assert "nightly_0200_berlin is on" in schedule[0], schedule
     assert "ERROR" not in result.output, result
     assert_nothing_run(user, result)
+    # "on" is what the definition says when no one turned it off
+    from dagster import DefaultScheduleStatus
+
+    from orchestration.schedules import nightly_schedule
+
+    assert nightly_schedule.name == "nightly_0200_berlin"
+    assert nightly_schedule.default_status == DefaultScheduleStatus.RUNNING
+
+
+def test_check_says_when_the_schedule_was_turned_off_and_the_daemon_runs(user: User) -> None:
+    from dagster import DagsterInstance
+    from dagster._core.remote_origin import (
+        InProcessCodeLocationOrigin,
+        RemoteInstigatorOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        ScheduleInstigatorData,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._daemon.types import DaemonHeartbeat
+
+    user.set(**mastodon_settings(), RAPPORT_CONTACT_KEY_SALT=SALT)
+    location = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="orchestration.definitions"), location_name="rapport")
+    origin = RemoteInstigatorOrigin(RemoteRepositoryOrigin(location, "__repository__"),
+                                    "nightly_0200_berlin")
+    with DagsterInstance.from_config(str(user.dagster_home)) as instance:
+        instance.add_instigator_state(InstigatorState(
+            origin, InstigatorType.SCHEDULE, InstigatorStatus.STOPPED,
+            ScheduleInstigatorData("0 2 * * *")))
+        instance.add_daemon_heartbeat(DaemonHeartbeat(time.time(), "SCHEDULER", "test", None))
+    result = user.rapport("check")
+    assert result.rc == 0, result
+    schedule = [ln for ln in result.stdout.splitlines() if ln.startswith("schedule:")]
+    assert len(schedule) == 1, result
+    assert "nightly_0200_berlin is stopped" in schedule[0], schedule
+    assert "the daemon is running" in schedule[0], schedule
 
 
 def test_check_names_each_invalid_setting_with_key_and_env_var_and_no_secret(
