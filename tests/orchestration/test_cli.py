@@ -296,12 +296,15 @@ def test_backfill_with_a_bad_window_is_refused_at_once_without_touching_status(
 # --- rapport run refused before anything runs -----------------------------------------------
 
 
-@pytest.mark.parametrize("salt", [None, "rapport-demo"], ids=["salt-missing", "demo-salt"])
-def test_run_without_a_real_salt_is_refused(user: User, salt: str | None) -> None:
+@pytest.mark.parametrize(("salt", "says"), [
+    (None, "is not set"), ("rapport-demo", "is the demo's public salt"),
+    ("0123456789abcde", "is shorter than 16"),
+], ids=["salt-missing", "demo-salt", "short-salt"])
+def test_run_without_a_real_salt_is_refused(user: User, salt: str | None, says: str) -> None:
     user.set(**mastodon_settings(), RAPPORT_CONTACT_KEY_SALT=salt)
     result = user.rapport("run")
     assert result.rc == 2, result
-    assert SALT_ENV in result.stderr, result
+    assert f"{SALT_ENV} {says}" in result.stderr, result
     assert "not started" in result.stderr, result
     assert_nothing_run(user, result)
 
