@@ -31,9 +31,13 @@ demo: prepare
 test: prepare
 	$(BIN)/pytest
 
-# Dagster UI on http://127.0.0.1:3000; run `make replay` in another terminal for demo sources.
+# Dagster UI on http://127.0.0.1:3000; `make dev PORT=3001` for another port, HOST=0.0.0.0 to
+# listen on every interface (only make's arguments move it, not a PORT or HOST in the
+# environment). Run `make replay` in another terminal for demo sources.
+HOST := 127.0.0.1
+PORT := 3000
 dev: prepare
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dagster dev -h $(HOST) -p $(PORT)
 
 replay: install
 	$(BIN)/rapport replay
