@@ -118,7 +118,9 @@ def check_source(source: str) -> SourceConfig:
             problems.append(f"missing {setting.name}: "
                             f"{where(source, setting.name, setting.secret)}")
     notes: list[str] = []
-    problems += _VALUE_CHECKS[source](values, notes)
+    # a setting that could not be parsed is reported once, not also judged as absent
+    unreadable = {name for name, (_, problem) in read.items() if problem}
+    problems += _VALUE_CHECKS[source](values, notes, unreadable)
     return SourceConfig(source, INVALID if problems else CONFIGURED, problems, notes)
 
 
@@ -135,6 +137,10 @@ def check_sources(names: list[str] | None = None) -> dict[str, SourceConfig]:
 
 
 # --- value checks per source -------------------------------------------------------------
+
+# (values, notes to add to, names of the settings that could not be parsed) -> problems
+ValueCheck = Callable[[dict[str, Any], list[str], set[str]], list[str]]
+
 
 def _ids(source: str, name: str, value: Any) -> list[str]:
     if value is None:
@@ -169,38 +175,40 @@ def _url(source: str, name: str, value: Any) -> list[str]:
     return []
 
 
-def _x(values: dict[str, Any], notes: list[str]) -> list[str]:
+def _x(values: dict[str, Any], notes: list[str], unreadable: set[str]) -> list[str]:
     ids = [str(i) for i in values["account_ids"] or []]
     problems = _ids("x", "account_ids", values["account_ids"]) + _url("x", "base_url",
                                                                       values["base_url"])
-    if values["user_tokens"] is None:
+    if values["user_tokens"] is None and "user_tokens" not in unreadable:
         notes.append("no user_tokens: direct messages are not read")
     problems += _tokens("x", "user_tokens", values["user_tokens"], ids, "its direct messages")
-    if values["search_query"] is None:
+    if values["search_query"] is None and "search_query" not in unreadable:
         notes.append("no search_query: keyword search is not read")
     return problems
 
 
-def _meta(values: dict[str, Any], notes: list[str]) -> list[str]:
+def _meta(values: dict[str, Any], notes: list[str], unreadable: set[str]) -> list[str]:
     problems = (_ids("meta", "page_ids", values["page_ids"])
                 + _ids("meta", "instagram_account_ids", values["instagram_account_ids"])
                 + _url("meta", "base_url", values["base_url"]))
     ids = [str(i) for i in (values["page_ids"] or []) + (values["instagram_account_ids"] or [])]
-    if not ids:
+    if not ids and not unreadable & {"page_ids", "instagram_account_ids"}:
         problems.append(f"missing page_ids or instagram_account_ids (at least one account): "
                         f"{where('meta', 'page_ids')}")
     problems += _tokens("meta", "access_tokens", values["access_tokens"], ids, "reading it")
     return problems
 
 
-def _mastodon(values: dict[str, Any], notes: list[str]) -> list[str]:
+def _mastodon(values: dict[str, Any], notes: list[str], unreadable: set[str]) -> list[str]:
     ids = [str(i) for i in values["account_ids"] or []]
     problems = (_ids("mastodon", "account_ids", values["account_ids"])
                 + _url("mastodon", "base_url", values["base_url"])
                 + _tokens("mastodon", "access_tokens", values["access_tokens"], ids,
                           "reading it"))
     hashtags = values["hashtags"]
-    if hashtags is None:
+    if "hashtags" in unreadable:
+        pass  # reported as unparseable already
+    elif hashtags is None:
         notes.append("no hashtags: no hashtag timeline is read")
     elif not isinstance(hashtags, list):
         problems.append(f"hashtags must be a list: {where('mastodon', 'hashtags')}")
@@ -212,8 +220,8 @@ def _mastodon(values: dict[str, Any], notes: list[str]) -> list[str]:
     return problems
 
 
-def _bucket(source: str) -> Callable[[dict[str, Any], list[str]], list[str]]:
-    def check(values: dict[str, Any], notes: list[str]) -> list[str]:
+def _bucket(source: str) -> ValueCheck:
+    def check(values: dict[str, Any], notes: list[str], unreadable: set[str]) -> list[str]:
         url = values["bucket_url"]
         if url is None:
             return []
@@ -232,7 +240,7 @@ def _bucket(source: str) -> Callable[[dict[str, Any], list[str]], list[str]]:
     return check
 
 
-_VALUE_CHECKS: dict[str, Callable[[dict[str, Any], list[str]], list[str]]] = {
+_VALUE_CHECKS: dict[str, ValueCheck] = {
     "x": _x, "meta": _meta, "mastodon": _mastodon, "inbox": _bucket("inbox"),
     "crm": _bucket("crm"),
 }

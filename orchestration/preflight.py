@@ -23,6 +23,9 @@ from orchestration.days import window_problem
 SALT_ENV = "RAPPORT_CONTACT_KEY_SALT"
 DEMO_SALT = "rapport-demo"  # the dbt macro's fallback; public, so only the demo may use it
 DEMO_ENV = "RAPPORT_DEMO"
+NO_SOURCE = ("no source is configured: set at least one (README 'Configuration'; `rapport "
+             "check` lists each source's first setting), or try the demo data with "
+             "`rapport run --demo`")
 # Marks a Failure as a configuration problem (read by the failure sensor and the CLI).
 CONFIGURATION_ERROR = "configuration_error"
 
@@ -103,10 +106,7 @@ def preflight(start: str | None = None, end: str | None = None) -> Report:
             report.problems += [f"{config.source}: {p}" for p in config.problems]
     if not any(c.configured for c in report.sources.values()) and not [
             c for c in report.sources.values() if c.state == INVALID]:
-        report.problems.append(
-            "no source is configured: set at least one (README 'Configuration'; "
-            "`rapport check` lists each source's first setting), or try the demo data "
-            "with `rapport run --demo`")
+        report.problems.append(NO_SOURCE)
     for problem in (salt_problem(), seeds_problem(), window_problem(start, end)):
         if problem:
             report.problems.append(problem)
@@ -120,10 +120,18 @@ def configuration_failure(message: str) -> Failure:
 
 
 def source_or_fail(source: str) -> SourceConfig:
-    """The source's configuration state; raises a configuration failure when invalid."""
+    """The source's configuration state, checked as the first thing an ingest step does.
+
+    Raises a configuration failure when the source's settings are invalid, when the salt or
+    the seeds cannot be used (no work is done for a night that cannot finish), or when no
+    source at all is configured (a night would replace the published marts with empty ones).
+    """
     config = check_source(source)
     if config.state == INVALID:
         raise configuration_failure(f"{source}: " + "; ".join(config.problems))
+    dbt_config_or_fail()
+    if not config.configured and not any(c.configured for c in check_sources().values()):
+        raise configuration_failure(NO_SOURCE)
     return config
 
 

@@ -106,7 +106,11 @@ def describe(entry: EventLogEntry) -> str | None:
         data = event.step_failure_data
         reason = ((data.user_failure_data.description if data.user_failure_data else None)
                   or (data.error.message if data.error else "") or "failed")
-        return f"  {when}  {step:<34} FAILED: {reason.strip().splitlines()[0][:300]}"
+        reason = reason.strip().splitlines()[0]
+        cause = data.error.cause if data.error and not data.user_failure_data else None
+        if cause is not None:  # e.g. "Exceeded max_retries of 2": the cause says why
+            reason += f" ({cause.message.strip().splitlines()[0]})"
+        return f"  {when}  {step:<34} FAILED: {reason[:300]}"
     if kind == "STEP_UP_FOR_RETRY":
         return f"  {when}  {step:<34} will be retried"
     if kind == "ASSET_CHECK_EVALUATION":

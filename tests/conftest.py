@@ -96,10 +96,12 @@ def demo_run(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No source settings from the environment; a private warehouse path."""
+    """No source settings from the environment; a private warehouse path and a salt."""
     for key in list(os.environ):
         if key.startswith("SOURCES__"):
             monkeypatch.delenv(key)
     warehouse = tmp_path / "warehouse" / "rapport.duckdb"
     monkeypatch.setenv("RAPPORT_WAREHOUSE", str(warehouse))
+    # what a real installation sets (runs refuse to start without it, see preflight)
+    monkeypatch.setenv("RAPPORT_CONTACT_KEY_SALT", "test-salt-of-an-isolated-warehouse")
     return warehouse

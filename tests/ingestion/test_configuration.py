@@ -239,3 +239,15 @@ def test_invalid_settings_are_named_with_key_and_env_var(env, tmp_path: Path,
     assert len(config.problems) == len(expected), config.problems
     assert FAKE_SECRET not in _text(config)
     assert config.problems[0] in config.summary()
+
+
+def test_unparseable_instagram_ids_are_not_also_reported_missing(env) -> None:
+    # The user set instagram_account_ids, only not as JSON: the one problem is its shape.
+    # (A required setting that cannot be parsed is not called "missing" either.)
+    _set(env, {"SOURCES__META__INSTAGRAM_ACCOUNT_IDS": "17841, 17842",
+               "SOURCES__META__ACCESS_TOKENS": f'{{"17841": "{FAKE_SECRET}"}}'})
+    config = check_source("meta")
+    assert config.state == INVALID
+    assert any("instagram_account_ids is not a JSON list" in p and
+               "SOURCES__META__INSTAGRAM_ACCOUNT_IDS" in p for p in config.problems)
+    assert not [p for p in config.problems if "missing" in p], config.problems

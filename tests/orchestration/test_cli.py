@@ -509,3 +509,41 @@ def test_describe_gives_one_line_per_step_event_on_real_dagster_events() -> None
     assert "a debug line" not in everything
     assert "not an ingest step" not in everything  # INFO of other steps stays in the log
     assert all("\n" not in line for line in shown + shown_check)
+
+
+def test_describe_a_step_failed_after_its_retries_says_why() -> None:
+    # A source step that fails on every try (a refused connection, a 401) ends with
+    # "FAILED: Exceeded max_retries of 2" and two "will be retried": the cause is only in
+    # the log file. The terminal line should carry the error the step raised.
+    from dagster import DagsterInstance, RetryPolicy, job, op
+
+    from orchestration.progress import describe
+
+    @op(retry_policy=RetryPolicy(max_retries=1))
+    def ingest_mastodon() -> None:
+        raise ConnectionError("127.0.0.1:9: connection refused\nsecond line")
+
+    @job
+    def night():
+        ingest_mastodon()
+
+    with DagsterInstance.ephemeral() as instance:
+        result = night.execute_in_process(instance=instance, raise_on_error=False)
+        records = instance.get_records_for_run(result.run_id, limit=10_000).records
+        shown = [line for r in records if (line := describe(r.event_log_entry))]
+    failed = [ln for ln in shown if "FAILED" in ln]
+    assert len(failed) == 1, shown
+    assert "connection refused" in failed[0], failed[0]
+
+
+@pytest.mark.parametrize(("start", "end"), [("2026-13-45", "2026-10-21"),
+                                            ("2026-10-21", "2026-10-19")],
+                         ids=["no-such-month", "end-before-start"])
+def test_backfill_with_a_bad_window_prints_one_line(user: User, start: str, end: str) -> None:
+    # The issue: "invalid dates and windows are refused at once with one line". argparse adds
+    # its usage block; for end-before-start it is the top-level parser's ("rapport [-h]
+    # {demo,...}") and the line says "rapport: error:", not "rapport backfill: error:".
+    result = user.rapport("backfill", "--start", start, "--end", end)
+    assert result.rc == 2, result
+    assert len(result.stderr.splitlines()) == 1, result
+    assert result.stderr.startswith("rapport backfill: "), result

@@ -255,31 +255,39 @@ def test_webserver_shows_the_schedule_running_by_default(repository: dict) -> No
 
 # --- dagster job execute with nothing configured ----------------------------------------------
 
-def test_nightly_with_nothing_configured_stops_as_configuration_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("salt", "says"), [
+    (None, "configuration: RAPPORT_CONTACT_KEY_SALT is not set"),
+    ("a-salt-of-this-test-0123456789", "configuration: no source is configured"),
+], ids=["no-salt", "no-source"])
+def test_nightly_with_nothing_configured_stops_as_configuration_error(
+        tmp_path: Path, salt: str | None, says: str) -> None:
     # run from an empty folder: dlt reads .dlt/ of the working directory, and a developer's own
     # git-ignored .dlt/secrets.toml must not switch a source on here
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     env = tool_env(tmp_path)
+    if salt:
+        env["RAPPORT_CONTACT_KEY_SALT"] = salt
     done, took = run_tool([str(DAGSTER), "job", "execute", "-m", "orchestration.definitions",
                            "-j", "nightly"], env, cwd=cwd, timeout=300)
     out = done.stdout + done.stderr
     assert done.returncode != 0, out[-4000:]
     assert DEFINITIONS_CLASH not in out
-    for source in ("x", "meta", "mastodon", "inbox", "crm"):
-        assert f"{source}: not configured, skipped tonight" in out, source
-    # the one failure is the configuration: the salt the dbt step refuses to go without
-    failed = re.findall(r" - (\S+) - STEP_FAILURE - ", out)
-    assert failed == ["rapport_dbt_assets"], failed
-    assert "configuration: RAPPORT_CONTACT_KEY_SALT is not set" in out, out[-4000:]
+    # the first steps of the run (ingestion) refuse, before any work: nothing downstream runs
+    failed = sorted(re.findall(r" - (\S+) - STEP_FAILURE - ", out))
+    assert failed == [f"ingest_{s}" for s in ("crm", "inbox", "mastodon", "meta", "x")], failed
+    assert says in out, out[-4000:]
+    assert " - rapport_dbt_assets - STEP_START - " not in out
     # configuration errors are not retried ...
     assert "STEP_UP_FOR_RETRY" not in out
     assert "will be retried" not in out.lower()
     assert took < 120, f"took {took:.0f}s"
-    # ... and not recorded as a failed night: no status anywhere, nothing published
+    # ... and not recorded as a failed night: no status anywhere, nothing published, and no
+    # warehouse written
     serving = Path(env["RAPPORT_SERVING_DIR"])
     assert not (serving / "status.json").exists()
     assert not list(tmp_path.rglob("status.json"))
+    assert not Path(env["RAPPORT_WAREHOUSE"]).exists()
 
 
 # --- make dev ---------------------------------------------------------------------------------
