@@ -118,9 +118,12 @@ def running_night(instance: DagsterInstance) -> str | None:
     """Why another night holds the warehouse now, or None.
 
     A run this command launched on this machine whose process is gone (killed) is marked
-    failed and does not count: it holds nothing any more."""
+    failed and does not count: it holds nothing any more. Writer-pool slots still claimed by
+    finished runs (a killed run never gives its slot back) are freed, or every later night
+    would wait for the pool forever."""
     from dagster import DagsterRunStatus, RunsFilter
 
+    _free_pool_slots(instance)
     active = instance.get_runs(RunsFilter(
         job_name=None, statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
                                  DagsterRunStatus.CANCELING]))
@@ -131,6 +134,9 @@ def running_night(instance: DagsterInstance) -> str | None:
         if pid and host == socket.gethostname() and not _alive(int(pid)):
             instance.report_run_failed(run, "its process ended without finishing "
                                             "(killed?); marked failed by the next run")
+            storage = instance.event_log_storage
+            if storage.supports_global_concurrency_limits:
+                storage.free_concurrency_slots_for_run(run.run_id)
             continue
         record = instance.get_run_record_by_id(run.run_id)
         since = record.start_time if record and record.start_time else None
@@ -140,6 +146,17 @@ def running_night(instance: DagsterInstance) -> str | None:
                 f"{run.job_name}); it holds the warehouse: wait for it to finish (Dagster UI, "
                 f"Runs) or cancel it there, then run again")
     return None
+
+
+def _free_pool_slots(instance: DagsterInstance) -> None:
+    """Give back the pool slots of runs that have finished (or no longer exist)."""
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits:
+        return
+    for run_id in storage.get_concurrency_run_ids():
+        run = instance.get_run_by_id(run_id)
+        if run is None or run.is_finished:
+            storage.free_concurrency_slots_for_run(run_id)
 
 
 def _alive(pid: int) -> bool:

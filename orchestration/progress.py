@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dagster import DagsterInstance, EventLogEntry
 
 POLL_SECONDS = 0.5
+WAITING = "waiting: another run holds the warehouse writer pool"
 # User messages worth a terminal line: what the ingest steps say about their source.
 _SOURCE_STEPS = ("ingest_",)
 
@@ -55,6 +56,7 @@ class Progress:
     def __init__(self, instance: DagsterInstance, run_id: str, out: IO[str]) -> None:
         self.instance, self.run_id, self.out = instance, run_id, out
         self._cursor: str | None = None
+        self._waiting: set[str] = set()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="rapport-progress",
                                         daemon=True)
@@ -79,6 +81,10 @@ class Progress:
             return
         for record in records.records:
             line = describe(record.event_log_entry)
+            if line and line.endswith(WAITING):  # said once per step, not on every retry
+                if line[12:] in self._waiting:
+                    continue
+                self._waiting.add(line[12:])
             if line:
                 self.out.write(line + "\n")
         self._cursor = records.cursor or self._cursor
@@ -111,6 +117,8 @@ def describe(entry: EventLogEntry) -> str | None:
         if cause is not None:  # e.g. "Exceeded max_retries of 2": the cause says why
             reason += f" ({cause.message.strip().splitlines()[0]})"
         return f"  {when}  {step:<34} FAILED: {reason[:300]}"
+    if kind == "ENGINE_EVENT" and "blocked by limit for pool" in (event.message or ""):
+        return f"  {when}  {step:<34} {WAITING}"
     if kind == "STEP_UP_FOR_RETRY":
         return f"  {when}  {step:<34} will be retried"
     if kind == "ASSET_CHECK_EVALUATION":

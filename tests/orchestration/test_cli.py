@@ -377,6 +377,7 @@ def test_a_second_writer_is_told_another_night_is_running(user: User) -> None:
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
         run_id = _fake_running_night(user, sleeper.pid)
+        _claim_writer_slot(user, run_id)
         result = user.rapport("run")
         assert result.rc == 3, result
         assert "another night is running since" in result.stderr, result
@@ -396,8 +397,31 @@ def test_a_second_writer_is_told_another_night_is_running(user: User) -> None:
     assert after.rc == 3, after
     assert "open in another process" in after.stderr, after
     assert _run_status(user, run_id) == DagsterRunStatus.FAILURE
+    # the killed night's writer-pool slot is given back, or every later night would wait
+    assert run_id not in _slot_holders(user), after
     assert [r.run_id for r in user.runs()] == [run_id], after
     assert not user.status_file.exists(), after
+
+
+def _claim_writer_slot(user: User, run_id: str) -> None:
+    """What a night's running step holds: the one slot of pool ``duckdb_writer``."""
+    from dagster import DagsterInstance
+
+    from orchestration.assets.ingestion import DUCKDB_POOL
+
+    with DagsterInstance.from_config(str(user.dagster_home)) as instance:
+        instance.event_log_storage.initialize_concurrency_limit_to_default(DUCKDB_POOL)
+        claim = instance.event_log_storage.claim_concurrency_slot(DUCKDB_POOL, run_id,
+                                                                  "ingest_x")
+        assert claim.is_claimed
+    assert run_id in _slot_holders(user)
+
+
+def _slot_holders(user: User) -> set[str]:
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(user.dagster_home)) as instance:
+        return instance.event_log_storage.get_concurrency_run_ids()
 
 
 def test_a_night_of_another_machine_is_never_taken_for_dead(user: User) -> None:
