@@ -49,6 +49,17 @@ class DemoRun:
             con.close()
 
 
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on a warehouse file, read-only (as a separate reader would)."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def read_jsonl(path: Path) -> list[dict]:
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]

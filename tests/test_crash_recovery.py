@@ -19,8 +19,9 @@ from ingestion import pipelines
 from ingestion.demo.config import demo_environment
 from ingestion.demo.generator import generate
 from ingestion.demo.replay import ReplayServer
+from tests.conftest import query
 from tests.ingestion.test_file_exports import FIXTURES as EXPORTS
-from tests.ingestion.test_file_exports import HEADER, query
+from tests.ingestion.test_file_exports import HEADER
 
 CHILD = """
 from ingestion import pipelines

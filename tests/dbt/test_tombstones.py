@@ -32,7 +32,8 @@ from ingestion.purge import PURGED_TEXT
 from ingestion.settings import REPO_ROOT
 from ingestion.sources.validation import TOMBSTONE, ItemRules, screen
 from ingestion.sources.x.settings import TWEET_RULES
-from tests.ingestion.test_api_sources import load_every_source, query
+from tests.conftest import query
+from tests.ingestion.test_api_sources import load_every_source
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 STATUSES = "mastodon/_as/444/api/v1/accounts/444/statuses/first.json"

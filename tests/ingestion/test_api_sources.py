@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 from requests import Response
 
@@ -24,6 +23,7 @@ from ingestion import pipelines
 from ingestion.demo.replay import ReplayServer
 from ingestion.sources import meta as meta_source_module
 from ingestion.sources.rest import REQUEST_STATS, HttpPolicy, SourceHTTPError, retry_delay
+from tests.conftest import query
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 APP_TOKEN = "app-SECRET-TOKEN-x"
@@ -74,14 +74,6 @@ def api(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     with ReplayServer(root) as server:
         configure(monkeypatch, server.url)
         yield server, root
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def hits(server: ReplayServer, fragment: str) -> list[str]:

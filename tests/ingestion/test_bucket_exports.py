@@ -26,7 +26,8 @@ from moto.server import ThreadedMotoServer
 
 from ingestion import pipelines
 from ingestion.sources.files import BucketAccessError
-from tests.ingestion.test_file_exports import FIXTURES, HEADER, query, records_in
+from tests.conftest import query
+from tests.ingestion.test_file_exports import FIXTURES, HEADER, records_in
 
 REGION = "eu-central-1"
 

@@ -26,7 +26,8 @@ from ingestion.settings import REPO_ROOT
 from ingestion.sources.mastodon.schema import RAW_COLUMNS as MASTODON_COLUMNS
 from ingestion.sources.meta.schema import RAW_COLUMNS as META_COLUMNS
 from ingestion.sources.x.schema import RAW_COLUMNS as X_COLUMNS
-from tests.ingestion.test_api_sources import FIXTURES, configure, query
+from tests.conftest import query
+from tests.ingestion.test_api_sources import FIXTURES, configure
 
 API_SOURCES = ("x", "meta", "mastodon")
 DECLARED = {"x": X_COLUMNS, "meta": META_COLUMNS, "mastodon": MASTODON_COLUMNS}

@@ -14,25 +14,17 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from ingestion import pipelines
 from ingestion.sources import crm, files
 from ingestion.sources.inbox import inbox_table
+from tests.conftest import query
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "exports"
 CSV_FILE = "inbox_export_2026-09-01.csv"
 JSONL_FILE = "inbox_export_2026-09-02.jsonl"
 HEADER = "message_id,platform,account_id,team,assignee,tags,briefing,status,received_at,closed_at"
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def records_in(folder: Path) -> int:

@@ -28,6 +28,7 @@ from ingestion.settings import REPO_ROOT
 from ingestion.sources.mastodon.settings import NOTIFICATION_TYPES
 from orchestration.checks.runner import run_checks
 from orchestration.checks.suites import SUITE_CHECK, SUITES
+from tests.conftest import query
 from tests.ingestion.test_api_sources import configure, load_every_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -56,14 +57,6 @@ def served_items(path: str) -> list[dict]:
     for page in sorted((MASTODON_PAGES / path).glob("*.json")):
         items += json.loads(page.read_text(encoding="utf-8"))["body"]
     return items
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

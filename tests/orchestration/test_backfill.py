@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 
-import duckdb
 import pytest
 from dagster import Failure
 
@@ -24,7 +23,7 @@ from orchestration.checks.suites import ROW_COUNT_CHECK, SUITE_CHECK
 from orchestration.definitions import defs
 from orchestration.preflight import CONFIGURATION_ERROR
 from orchestration.schedules import backfill_job, nightly_job
-from tests.conftest import DemoRun
+from tests.conftest import DemoRun, query
 from tests.test_end_to_end import MARTS, mart_digest
 
 FIRST_DAY, LAST_DAY = "2026-10-19", "2026-10-21"
@@ -116,14 +115,6 @@ def run_job_on(data_dir: Path, warehouse: Path, days: tuple[str, str] | None = N
         ok = run_backfill(*days) if days else run_nightly()
         assert ok, f"the {'backfill' if days else 'nightly'} run failed"
         return list(server.requests)
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def cursors(warehouse: Path) -> dict[str, dict]:
