@@ -1,7 +1,9 @@
 """The whole dbt project as one set of assets; dbt tests become asset checks."""
 
 
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, Failure
@@ -48,7 +50,26 @@ def rapport_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource,
     ensure_warehouse_dir()
     invocation = dbt.cli(["build", *backfill.dbt_args()], context=context, raise_on_error=False)
     yield from invocation.stream()
+    prune_target_dirs(invocation.target_path)
     if not invocation.is_successful():
         # Failed models or tests are not transient: retrying the build cannot fix the data.
         raise Failure(description="dbt build failed: see the failed models and checks above",
                       allow_retries=False)
+
+
+# dagster-dbt gives every invocation a target folder of its own (~20 MB of compiled SQL and
+# run results at the demo's size): a nightly installation would keep one per night forever.
+KEEP_TARGET_DIRS = 3
+
+
+def prune_target_dirs(current: Path, keep: int = KEEP_TARGET_DIRS) -> list[Path]:
+    """Delete all but the ``keep`` newest invocation folders beside ``current`` (which is
+    always kept); returns what was deleted."""
+    prefix = current.name.split("-")[0] + "-"
+    folders = sorted((p for p in current.parent.iterdir()
+                      if p.is_dir() and p.name.startswith(prefix) and p != current),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    deleted = folders[max(keep - 1, 0):]
+    for folder in deleted:
+        shutil.rmtree(folder, ignore_errors=True)
+    return deleted
