@@ -1,5 +1,5 @@
-"""The sentiment scorer behind int_message_sentiment, with the real lexicon libraries, and the
-model's incremental build through real dbt on a temporary DuckDB file."""
+"""int_message_sentiment, the warehouse's sentiment model: its incremental build through real
+dbt on a temporary DuckDB file, scoring exactly as analytics.sentiment does."""
 
 from __future__ import annotations
 
@@ -24,85 +24,16 @@ def _load_model_module():
     return module
 
 
-sentiment = _load_model_module()
-
-
-@pytest.mark.parametrize(
-    ("text", "lang", "label"),
-    [
-        ("Wow, you saved my day! Amazing support, I love my machine again", "en", "positive"),
-        ("Terrible experience, it leaks everywhere. Worst purchase this year", "en", "negative"),
-        ("Where can I find spare parts for the grinder?", "en", "neutral"),
-        ("Das ist großartig, vielen herzlichen Dank!", "de", "positive"),
-        ("Total enttäuscht und verärgert, die Maschine ist kaputt.", "de", "negative"),
-        ("Wo bekomme ich Ersatzteile für die Mühle?", "de", "neutral"),
-    ],
-)
-def test_english_and_german_texts_get_the_label_their_words_carry(text, lang, label):
-    score = sentiment.score_text(text, lang)
-    assert -1.0 <= score <= 1.0
-    assert sentiment.label_score(score, 0.05, -0.05) == label
-
-
-def test_german_negation_flips_a_positive_word():
-    assert sentiment.score_text("Das ist gut", "de") > 0.05
-    assert sentiment.score_text("Das ist nicht gut", "de") < -0.05
-    assert sentiment.score_text("Kein guter Service", "de") < -0.05
-
-
-def test_german_negation_stops_at_the_end_of_a_sentence():
-    # "nicht" ends the first clause; it must not flip the next sentence's "Lächerlich".
-    score = sentiment.score_text("Die Maschine brüht nicht. Lächerlich", "de")
-    assert score < -0.05
-
-
-def test_emojis_carry_sentiment_in_english_and_german_text():
-    for lang in ("en", "de"):
-        neutral = sentiment.score_text("Heute die Maschine bekommen", lang)
-        assert sentiment.score_text("Heute die Maschine bekommen 😍", lang) > neutral + 0.2
-    assert sentiment.score_text("😍", "de") == pytest.approx(sentiment.score_text("😍", "en"))
-
-
-def test_german_text_is_not_scored_with_the_english_lexicon():
-    # "die" is a strongly negative English word and the commonest German article.
-    assert sentiment.score_text("die Maschine", "en") < -0.05
-    assert sentiment.label_score(sentiment.score_text("die Maschine", "de"), 0.05, -0.05) \
-        == "neutral"
-
-
-def test_label_thresholds_are_inclusive_and_no_text_has_no_label():
-    assert sentiment.label_score(0.05, 0.05, -0.05) == "positive"
-    assert sentiment.label_score(0.0499, 0.05, -0.05) == "neutral"
-    assert sentiment.label_score(-0.05, 0.05, -0.05) == "negative"
-    assert sentiment.label_score(None, 0.05, -0.05) is None
-    assert sentiment.score_text("   ", "en") is None
-    assert sentiment.score_text(None, "de") is None
-
-
-def test_platform_language_wins_and_undetermined_codes_fall_back_to_detection():
-    german = "Danke für die schnelle Antwort, hat wunderbar funktioniert"
-    assert sentiment.resolve_language("en-GB", german) == "en"
-    assert sentiment.resolve_language("DE", "anything") == "de"
-    assert sentiment.resolve_language("und", german) == "de"
-    assert sentiment.resolve_language(None, german) == "de"
-    assert sentiment.resolve_language(None, "Thanks for the quick answer, that worked") == "en"
-
-
-def test_detection_ignores_links_handles_and_hashtags_and_needs_some_letters():
-    assert sentiment.detect_language("😍🎉 👍") is None
-    assert sentiment.detect_language("@brewly #BrewlyChat https://example.com/x") is None
-    text = "@brewly Ich liebe meine Maschine, vielen Dank #BrewlyChat https://example.com"
-    assert sentiment.detect_language(text) == "de"
-    assert all(sentiment.detect_language(text) == "de" for _ in range(3))
+model = _load_model_module()
 
 
 def test_score_messages_keeps_one_row_per_message_in_the_output_schema():
-    table = sentiment.score_messages(
+    table = model.score_messages(
         ["x:1", "x:2", "x:3"],
         ["Great coffee 😍", None, "Furchtbar, total kaputt."],
         [None, "en", "de"],
     )
-    assert table.schema == sentiment.OUTPUT_SCHEMA
+    assert table.schema == model.OUTPUT_SCHEMA
     rows = table.to_pylist()
     assert [r["message_key"] for r in rows] == ["x:1", "x:2", "x:3"]
     assert rows[0]["sentiment_label"] == "positive" and rows[0]["lang"] == "en"
@@ -152,25 +83,54 @@ def test_messages_are_scored_once_and_new_ones_on_the_next_run(tmp_path: Path):
                     ("x:3", "de", "positive")]
 
 
-def _seed_overrides() -> tuple[tuple[str, float], ...]:
-    import csv
-
-    seed = REPO_ROOT / "dbt_project" / "seeds" / "sentiment_lexicon_overrides.csv"
-    with seed.open(encoding="utf-8") as fh:
-        return tuple(sorted((r["token"], float(r["valence"])) for r in csv.DictReader(fh)))
 
 
-def test_seeded_overrides_make_angry_emojis_and_contempt_negative_in_both_languages():
-    overrides = _seed_overrides()
-    for text, lang in (("Overpriced junk 🤬", "en"), ("Überteuerter Schrott 🤬", "de"),
-                       ("Brewly is a joke.", "en"), ("Wieder kaputt 😡", "de")):
-        assert sentiment.score_text(text, lang, overrides) < -0.05, text
-    # as shipped, VADER misses these; the override is what makes the difference
-    assert sentiment.score_text("Brewly is a joke.", "en") > 0
-    assert sentiment.score_text("🤬", "en") == 0
+def _demo_messages() -> list[tuple[str, str | None, str | None]]:
+    """Every demo template with every product, under the platform language fields the sources
+    deliver (a code, a regional code, X's 'und', none), plus texts with nothing to score."""
+    from ingestion.demo.brand import BRAND, COMPETITORS
+    from ingestion.demo.texts import PRODUCTS, TEXTS
+
+    fields = [lambda lang: lang, lambda lang: None, lambda lang: "und",
+              lambda lang: f"{lang.upper()}-CH"]
+    rows = [(template.format(brand=BRAND, product=product, competitor=COMPETITORS[i % 2]),
+             fields[i % len(fields)](lang))
+            for intent in TEXTS.values() for lang, templates in intent.items()
+            for template in templates for i, product in enumerate(PRODUCTS)]
+    rows += [(None, "en"), ("", None), ("   ", "de"), ("🤬🤬", None), ("👍", "de"),
+             ("Brewly is a joke.", "en"), ("Wieder kaputt 😡", None)]
+    return [(f"x:{i:04d}", text, lang) for i, (text, lang) in enumerate(rows)]
 
 
-def test_overrides_do_not_leak_into_scoring_without_them():
-    overrides = (("joke", -1.5),)
-    assert sentiment.score_text("what a joke", "en", overrides) < 0
-    assert sentiment.score_text("what a joke", "en") > 0
+def test_the_model_scores_demo_texts_exactly_as_the_module_does_with_the_project_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from analytics.sentiment import project_settings, score_message
+
+    monkeypatch.delenv("RAPPORT_SEEDS_DIR", raising=False)  # the project's own seeds
+
+    messages = _demo_messages()
+    assert len(messages) > 300
+    warehouse = tmp_path / "rapport.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema intermediate")
+    con.execute("create table intermediate.int_messages (message_key varchar, text varchar, "
+                "lang varchar)")
+    con.executemany("insert into intermediate.int_messages values (?, ?, ?)", messages)
+    con.close()
+    # The seed as dbt loads it and the vars as dbt renders them into the model's config.
+    dbt = Path(sys.executable).parent / "dbt"
+    env = {**os.environ, "RAPPORT_WAREHOUSE": str(warehouse)}
+    subprocess.run(
+        [str(dbt), "seed", "--profiles-dir", ".", "--select", "sentiment_lexicon_overrides",
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+         "--quiet"], cwd=REPO_ROOT / "dbt_project", env=env, check=True)
+    _dbt_run_sentiment(warehouse, tmp_path)
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    stored = con.execute("select message_key, lang, sentiment_score, sentiment_label "
+                         "from intermediate.int_message_sentiment order by message_key").fetchall()
+    con.close()
+    settings = project_settings()
+    expected = [(key, *score_message(text, lang, settings)) for key, text, lang in messages]
+    assert stored == expected
+    assert {label for *_, label in stored} == {"negative", "neutral", "positive", None}
