@@ -7,6 +7,8 @@
     rapport demo [--interactions N] [--seed S]   generate demo data, run the job on it, summarise
     rapport generate --out DIR [--interactions N] [--seed S]
     rapport replay [--payloads DIR] [--port P]   serve demo payloads for `make dev`
+    rapport sentiment [--lang xx] < in.jsonl     score JSON lines ({"text", "lang"?, "id"?})
+                                                 as the warehouse does: adds label, score, lang
 
 Runs go through the Dagster instance in $DAGSTER_HOME (default: the project's dagster_home/),
 so they show in the Dagster UI and share its one-writer pool. Exit codes: 0 done, 1 the night
@@ -371,6 +373,62 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def sentiment(args: argparse.Namespace) -> int:
+    """`rapport sentiment`: score JSON lines from stdin with the warehouse's scorer and its
+    project settings (dbt vars, overrides seed); each line comes back with ``label``,
+    ``score`` and ``lang`` added, or ``error`` if it cannot be scored. ``--lang`` stands in
+    for the platform's language field on lines without one."""
+    import json
+
+    from analytics.sentiment import project_settings
+
+    try:
+        settings = project_settings()
+    except (OSError, KeyError, ValueError) as error:
+        print(f"rapport sentiment: cannot read the project's sentiment settings: {error!r}",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    try:
+        for number, raw in enumerate(sys.stdin.buffer, start=1):
+            if raw.strip():
+                out = _score_line(raw, number, args.lang, settings)
+                try:
+                    print(json.dumps(out, ensure_ascii=False))
+                except UnicodeEncodeError:  # a lone surrogate from a JSON escape
+                    print(json.dumps(out))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader stopped early (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _score_line(raw: bytes, number: int, default_lang: str | None, settings) -> dict:
+    """One input line as its output object: its fields plus label, score and lang, or an
+    ``error`` (with ``line``, its number, when the line is not a JSON object)."""
+    import json
+
+    from analytics.sentiment import score_message
+
+    try:
+        item = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        return {"line": number, "error": f"not a JSON line: {error}"}
+    if not isinstance(item, dict):
+        return {"line": number, "error": "not a JSON object"}
+    text, lang = item.get("text"), item.get("lang") or default_lang
+    if not isinstance(text, str):
+        return {**item, "error": "no text (a string field `text` is required)"}
+    if not isinstance(lang, str | None):
+        return {**item, "error": "`lang` must be a language code (a string)"}
+    try:
+        result = score_message(text, lang, settings)
+    except Exception as error:  # one text must not stop the others
+        return {**item, "error": f"could not be scored: {error!r}"}
+    return {**item, "label": result.label, "score": result.score, "lang": result.lang}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rapport", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -399,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dbt-full-refresh", action="store_true",
                    help="rebuild the incremental dbt models from scratch as well")
     p.add_argument("--demo", action="store_true", help=demo_help)
+    p = sub.add_parser("sentiment", help="score JSON lines from stdin as the warehouse does")
+    p.add_argument("--lang", help="language of lines without a `lang` (default: detected)")
     args = parser.parse_args(argv)
     if args.command == "backfill":
         from orchestration.days import window_problem
@@ -411,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         generate(args)
         return 0
     return {"demo": demo, "replay": replay, "check": check, "run": run,
-            "backfill": backfill}[args.command](args)
+            "backfill": backfill, "sentiment": sentiment}[args.command](args)
 
 
 if __name__ == "__main__":
