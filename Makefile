@@ -43,10 +43,10 @@ replay: install
 	$(BIN)/rapport replay
 
 lint: install
-	$(BIN)/ruff check ingestion orchestration tests benchmarks
+	$(BIN)/ruff check analytics ingestion orchestration tests benchmarks
 
 format: install
-	$(BIN)/ruff format ingestion orchestration tests benchmarks
+	$(BIN)/ruff format analytics ingestion orchestration tests benchmarks
 
 # Re-pin every package after changing pyproject.toml's ranges (needs a fresh venv).
 lock:
