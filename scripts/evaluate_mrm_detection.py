@@ -9,15 +9,27 @@ rules with ground_truth/conversations.jsonl (true_mrm, tags). Prints:
 * agreement between tags and detection over the conversations the brand replied to
   (both / tagged only / detected only / neither, observed agreement, Cohen's kappa).
 
+With --conversation-set it measures the hand-written, labelled EN/DE conversations of
+tests/fixtures/mrm_conversations/ instead (README.md there): their recorded Mastodon pages are
+served on loopback and `rapport run` runs one night as a new user would (only Mastodon
+configured, its own warehouse, serving folder, Dagster instance, salt and the set's seeds via
+RAPPORT_SEEDS_DIR); marts.fct_mrm's detected MRMs (mrm_source detected or both, company row)
+are compared with labels.jsonl: precision, recall and F1 overall, per language and per
+category, then each conversation detection gets wrong with its sentiment before and at the end.
+
     .venv/bin/python scripts/evaluate_mrm_detection.py [--interactions 4000] [--seed 7]
     .venv/bin/python scripts/evaluate_mrm_detection.py --data DIR [--warehouse FILE]
+    .venv/bin/python scripts/evaluate_mrm_detection.py --conversation-set [DIR] [--warehouse FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -27,6 +39,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+CONVERSATION_SET = REPO_ROOT / "tests" / "fixtures" / "mrm_conversations"
+NIGHT_TIMEOUT_SECONDS = 1800
 RULES = ("sentiment_lift", "unprompted_positive_mention", "hashtag_chat_join",
          "crm_stage_advance")
 
@@ -171,6 +185,119 @@ def print_report(figures: dict) -> None:
           f"{_fmt(figures['kappa']).strip()}")
 
 
+# --- the labelled conversation set (tests/fixtures/mrm_conversations) ------------------------
+
+
+def _mastodon_accounts(seeds: Path) -> list[str]:
+    """The set's owned Mastodon account ids, from its owned_accounts seed."""
+    with (seeds / "owned_accounts.csv").open(encoding="utf-8", newline="") as handle:
+        return [row["account_id"] for row in csv.DictReader(handle)
+                if row["platform"] == "mastodon"]
+
+
+def run_set_night(set_dir: Path, home: Path, warehouse: Path) -> None:
+    """Serve the set's pages and run one `rapport run` as a new user would: only Mastodon
+    configured, its own folders under ``home``, a salt and the set's seeds."""
+    from ingestion.demo.replay import ReplayServer
+
+    dbt_project = REPO_ROOT / "dbt_project"
+    accounts = _mastodon_accounts(set_dir / "seeds")
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "dagster_home" / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SOURCES__", "RAPPORT_", "DAGSTER_"))}
+    rapport = Path(sys.executable).parent / "rapport"
+    with ReplayServer(set_dir / "api") as server:
+        env.update({
+            "SOURCES__MASTODON__BASE_URL": server.base_url("mastodon"),
+            "SOURCES__MASTODON__ACCOUNT_IDS": json.dumps(accounts),
+            "SOURCES__MASTODON__ACCESS_TOKENS": json.dumps(
+                {a: f"demo-{a}" for a in accounts}),
+            "RAPPORT_WAREHOUSE": str(warehouse),
+            "RAPPORT_SERVING_DIR": str(home / "serving"),
+            "DAGSTER_HOME": str(dagster_home),
+            "RAPPORT_CONTACT_KEY_SALT": "mrm-conversation-set-3f9a1c7e5b2d4086a1e9c3b7d5f20468",
+            "RAPPORT_SEEDS_DIR": os.path.relpath(set_dir / "seeds", dbt_project),
+        })
+        run = subprocess.run([str(rapport), "run"], cwd=home, env=env, capture_output=True,
+                             text=True, timeout=NIGHT_TIMEOUT_SECONDS)
+    if run.returncode != 0:
+        print(run.stdout[-4000:], run.stderr[-8000:], sep="\n", file=sys.stderr)
+        raise SystemExit(f"`rapport run` on the conversation set failed (rc {run.returncode})")
+
+
+def evaluate_set(set_dir: Path, warehouse: Path) -> dict:
+    """Compare fct_mrm's detected MRMs with the set's labels; returns the figures."""
+    import duckdb
+
+    labels = [json.loads(line) for line in
+              (set_dir / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+              if line.strip()]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        detected = {cid: rules for cid, rules in con.execute(
+            "select conversation_id, detection_rules from marts.fct_mrm "
+            "where team = 'company' and mrm_source in ('detected', 'both')").fetchall()}
+        cursor = con.execute(
+            "select conversation_id, is_answered, sentiment_before_reply, "
+            "sentiment_end_after_reply, sentiment_lift from marts.fct_conversations")
+        conversations = {row[0]: row[1:] for row in cursor.fetchall()}
+    finally:
+        con.close()
+
+    overall = Confusion()
+    per_lang: dict[str, Confusion] = defaultdict(Confusion)
+    per_category: dict[str, Confusion] = defaultdict(Confusion)
+    wrong, missing = [], []
+    for label in labels:
+        cid, actual = label["conversation_id"], bool(label["is_mrm"])
+        if cid not in conversations:
+            missing.append(label)
+        predicted = cid in detected
+        for confusion in (overall, per_lang[label["lang"]], per_category[label["category"]]):
+            confusion.add(predicted, actual)
+        if predicted != actual:
+            wrong.append((label, conversations.get(cid), detected.get(cid)))
+    return {"conversations": len(labels), "true_mrms": sum(bool(r["is_mrm"]) for r in labels),
+            "overall": overall, "per_lang": dict(sorted(per_lang.items())),
+            "per_category": dict(sorted(per_category.items())), "wrong": wrong,
+            "missing": missing,
+            "unlabelled_detections": sorted(set(detected) - {r["conversation_id"]
+                                                             for r in labels})}
+
+
+def _score(value: float | None) -> str:
+    return "  n/a" if value is None else f"{value:+.2f}"
+
+
+def print_set_report(figures: dict) -> None:
+    """Print the conversation set's figures: overall, per language, per category, errors."""
+    print(f"labelled conversation set: {figures['conversations']} conversations, "
+          f"{figures['true_mrms']} true MRMs")
+    print(f"{'detected MRMs':36} {'n':>4} {'MRM':>4} {'TP':>4} {'FP':>4} {'FN':>4} "
+          f"{'precision':>10} {'recall':>8} {'F1':>8}")
+    rows = [("overall", figures["overall"])]
+    rows += [(f"  lang {lang}", c) for lang, c in figures["per_lang"].items()]
+    rows += [(f"  category {cat}", c) for cat, c in figures["per_category"].items()]
+    for name, c in rows:
+        n = c.tp + c.fp + c.fn + c.tn
+        print(f"{name:36} {n:4} {c.tp + c.fn:4} {c.tp:4} {c.fp:4} {c.fn:4} "
+              f"{_fmt(c.precision):>10} {_fmt(c.recall):>8} {_fmt(c.f1):>8}")
+    if figures["wrong"]:
+        print("wrong (FN = a labelled MRM not detected, FP = detected but not an MRM); "
+              "sentiment before the reply -> at the end:")
+    for label, conversation, rules in figures["wrong"]:
+        kind = "FP" if rules else "FN"
+        before, end = (conversation[1], conversation[2]) if conversation else (None, None)
+        print(f"  {kind} {label['lang']} {label['key']:40} {label['category']:26} "
+              f"{_score(before)} -> {_score(end)}" + (f"  [{rules}]" if rules else ""))
+    for label in figures["missing"]:
+        print(f"  MISSING from fct_conversations: {label['conversation_id']} ({label['key']})")
+    if figures["unlabelled_detections"]:
+        print(f"  detected but not labelled: {', '.join(figures['unlabelled_detections'])}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate or read demo data, run the nightly job, print the evaluation."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -179,7 +306,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warehouse", type=Path,
                         help="warehouse file to build (default: a temporary one)")
+    parser.add_argument("--conversation-set", type=Path, nargs="?", const=CONVERSATION_SET,
+                        metavar="DIR",
+                        help="evaluate on the labelled conversation set instead of the demo "
+                             f"(default DIR: {CONVERSATION_SET.relative_to(REPO_ROOT)})")
     args = parser.parse_args(argv)
+
+    if args.conversation_set is not None:
+        set_dir = args.conversation_set.resolve()
+        with tempfile.TemporaryDirectory(prefix="rapport-mrm-set-") as scratch:
+            warehouse = (args.warehouse.resolve() if args.warehouse
+                         else Path(scratch) / "warehouse" / "rapport.duckdb")
+            warehouse.parent.mkdir(parents=True, exist_ok=True)
+            run_set_night(set_dir, Path(scratch), warehouse)
+            print_set_report(evaluate_set(set_dir, warehouse))
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="rapport-mrm-eval-") as scratch:
         data_dir = args.data
