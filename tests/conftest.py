@@ -40,13 +40,7 @@ class DemoRun:
     contacts: list[dict]
 
     def query(self, sql: str) -> list[tuple]:
-        import duckdb
-
-        con = duckdb.connect(str(self.warehouse), read_only=True)
-        try:
-            return con.execute(sql).fetchall()
-        finally:
-            con.close()
+        return query(self.warehouse, sql)
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:

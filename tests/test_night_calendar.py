@@ -7,9 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import duckdb
-
-from tests.conftest import run_nightly_on
+from tests.conftest import query, run_nightly_on
 
 SUNDAY_NIGHT = datetime(2026, 11, 1, 23, 0, tzinfo=UTC)
 
@@ -23,14 +21,10 @@ def test_a_night_whose_newest_message_is_on_a_sunday_publishes(tmp_path: Path) -
     assert run_nightly_on(data, warehouse), "the night failed"
     status = json.loads((warehouse.parent / "serving" / "status.json").read_text())
     assert status["last_attempt_status"] == "published"
-    con = duckdb.connect(str(warehouse.parent / "serving" / "rapport_serving.duckdb"),
-                         read_only=True)
-    try:
-        newest = con.execute("select max(created_at) from marts.fct_interactions").fetchall()
-        last_day = con.execute("select max(date_day) from marts.dim_date").fetchall()
-        reported = con.execute("select max(date_day) from marts.mart_response_daily").fetchall()
-    finally:
-        con.close()
+    serving = warehouse.parent / "serving" / "rapport_serving.duckdb"
+    newest = query(serving, "select max(created_at) from marts.fct_interactions")
+    last_day = query(serving, "select max(date_day) from marts.dim_date")
+    reported = query(serving, "select max(date_day) from marts.mart_response_daily")
     assert newest[0][0].date() == date(2026, 11, 1), "the data should end on the Sunday"
     assert last_day[0][0] >= newest[0][0].date()
     assert reported[0][0] <= last_day[0][0]

@@ -24,6 +24,7 @@ import pytest
 
 from ingestion.demo.replay import ReplayServer
 from ingestion.settings import REPO_ROOT
+from tests.conftest import query
 
 TEAMS = Path(__file__).resolve().parent / "fixtures" / "teams"
 DBT_PROJECT = REPO_ROOT / "dbt_project"
@@ -91,11 +92,7 @@ class TeamNights:
 
     def query(self, sql: str) -> list[tuple]:
         """Rows of ``sql`` on the published serving file (read-only)."""
-        con = duckdb.connect(str(self.serving_file), read_only=True)
-        try:
-            return con.execute(sql).fetchall()
-        finally:
-            con.close()
+        return query(self.serving_file, sql)
 
     def scalar(self, sql: str) -> object:
         return self.query(sql)[0][0]

@@ -108,10 +108,7 @@ def _with_api_stats(context: AssetExecutionContext, name: str, events: Iterator[
                 context.log.info(f"{name}: {stats.requests} API requests, {stats.retries} "
                                  f"retried, {stats.seconds:.1f}s waiting for answers")
                 logged = True
-            event = MaterializeResult(
-                asset_key=event.asset_key, check_results=event.check_results,
-                data_version=event.data_version, tags=event.tags,
-                metadata={**(event.metadata or {}), **_api_metadata(stats)})
+            event = event._replace(metadata={**(event.metadata or {}), **_api_metadata(stats)})
         yield event
 
 
