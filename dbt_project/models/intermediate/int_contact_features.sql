@@ -8,8 +8,10 @@
 --   type weight (interaction_weights seed) x relevance factor (int_interactions_relevance)
 --   x var hashtag_chat_multiplier for brand hashtag chat posts
 --   x 0.5 ^ (age in days / var involvement_half_life_days).
--- Tone figures (positive, negative, unprompted praise, threads, bursts) count written
--- messages that are neither spam nor off-topic.
+-- Tone figures (positive, negative, unprompted praise, threads, bursts, sentiment drops) count
+-- written messages that are neither spam nor off-topic. The sentiment drop between two
+-- consecutive scored tone messages of the person is previous score - next score: only a fall
+-- counts (a person calmed or delighted after a fix rose, and is not panicked by it).
 
 with interactions as (
     select * from {{ ref('int_interactions_relevance') }}
@@ -128,15 +130,14 @@ bursts as (
     group by later.person_key, later.interaction_id
 ),
 
-swings as (
+drops as (
+    -- how far the score fell from the person's previous scored tone message to this one
+    -- (negative when it rose): a mood lifted by a fix is no sign of panic
     select
         person_key,
-        abs(
-            sentiment_score
-            - lag(sentiment_score) over (
-                partition by person_key order by created_at, interaction_id
-            )
-        ) as sentiment_swing
+        lag(sentiment_score) over (
+            partition by person_key order by created_at, interaction_id
+        ) - sentiment_score as sentiment_drop
     from tone_messages
     where sentiment_score is not null
 ),
@@ -183,9 +184,14 @@ person_bursts as (
     group by person_key
 ),
 
-person_swings as (
-    select person_key, max(sentiment_swing) as max_sentiment_swing
-    from swings
+person_drops as (
+    select
+        person_key,
+        case
+            when max(sentiment_drop) < 0 then 0
+            else max(sentiment_drop)
+        end as max_sentiment_drop
+    from drops
     group by person_key
 ),
 
@@ -261,7 +267,10 @@ select
     cast(coalesce(per_person.urgent_messages, 0) as {{ dbt.type_bigint() }}) as urgent_messages,
     cast(coalesce(person_bursts.max_burst_messages, 0) as {{ dbt.type_bigint() }})
         as max_burst_messages,
-    cast(person_swings.max_sentiment_swing as {{ type_double() }}) as max_sentiment_swing,
+    -- rounded: the panicked rule compares it with a var, and a difference of doubles can fall
+    -- short of a threshold it equals in decimals (0.6 - -0.3 < 0.9)
+    cast(round(person_drops.max_sentiment_drop, 6) as {{ type_double() }})
+        as max_sentiment_drop,
     -- timestamps
     ever.first_interaction_at,
     ever.last_interaction_at,
@@ -271,6 +280,6 @@ cross join as_of
 inner join person_reach on identities.person_key = person_reach.person_key
 left join per_person on identities.person_key = per_person.person_key
 left join person_bursts on identities.person_key = person_bursts.person_key
-left join person_swings on identities.person_key = person_swings.person_key
+left join person_drops on identities.person_key = person_drops.person_key
 left join ever on identities.person_key = ever.person_key
 left join crm_stages on person_reach.crm_contact_id = crm_stages.contact_id

@@ -9,8 +9,9 @@
 --   punk      at least segment_punk_min_negative_messages negative messages, negative share >=
 --             segment_punk_min_negative_share, in at least segment_punk_min_threads threads;
 --   panicked  a burst of segment_panicked_min_burst_messages messages within
---             segment_panicked_burst_minutes, with urgent wording or a sentiment swing of at
---             least segment_panicked_min_sentiment_swing between consecutive messages;
+--             segment_panicked_burst_minutes, with urgent wording or a sentiment drop of at
+--             least segment_panicked_min_sentiment_drop between consecutive messages
+--             (previous score - next score: a mood that rises after a fix is no panic);
 --   observer  watches: at least segment_observer_min_reactions reactions, at most
 --             segment_observer_max_messages messages, none of them positive, negative or spam;
 --   unsegmented  everyone else (including people silent in the window).
@@ -66,7 +67,7 @@ segmented as (
             when max_burst_messages >= {{ var('segment_panicked_min_burst_messages') }}
                 and (
                     urgent_messages >= {{ var('segment_panicked_min_urgent_messages') }}
-                    or max_sentiment_swing >= {{ var('segment_panicked_min_sentiment_swing') }}
+                    or max_sentiment_drop >= {{ var('segment_panicked_min_sentiment_drop') }}
                 )
                 then 'panicked'
             when reactions >= {{ var('segment_observer_min_reactions') }}
@@ -115,7 +116,7 @@ select
     distinct_threads,
     urgent_messages,
     max_burst_messages,
-    max_sentiment_swing,
+    max_sentiment_drop,
     -- CRM outcomes (stg_crm__conversions), any time
     outcomes.credited_source,
     outcomes.credited_platform,
