@@ -1,7 +1,15 @@
 -- The person's sentiment around the brand's replies: one row per conversation. "Before" is
 -- the person's messages before the brand's first reply (all of them while unanswered), "after"
--- their messages after it, the end state their last message after it. Resolved: the brand
--- replied and nothing the person wrote after the brand's last reply is negative.
+-- their messages after it, the end state their last message after it.
+--
+-- Resolved: the person had the last word after the brand replied, and it is not negative. That
+-- is, the brand replied, the conversation's last inbound message comes after the brand's first
+-- reply, and its sentiment label is not negative (a message without text, which has no label,
+-- is not negative). So a person who ended angry is not resolved even when the brand wrote last
+-- (an apology nobody answered), and neither is one who never answered the reply: nothing says
+-- it worked. The inbox export's status (open / closed) does not count: closing a ticket says
+-- the agent is done with it, not that the person is satisfied (closed is all the export knows;
+-- it has no resolved status).
 
 with threaded as (
     select * from {{ ref('int_messages_threaded') }}
@@ -38,9 +46,7 @@ reply_positions as (
     select
         messages.conversation_id,
         min(case when messages.message_key = first_replies.reply_message_key
-            then messages.position end) as first_reply_position,
-        max(case when messages.direction = 'outbound' then messages.position end)
-            as last_outbound_position
+            then messages.position end) as first_reply_position
     from messages
     left join first_replies on messages.conversation_id = first_replies.conversation_id
     group by messages.conversation_id
@@ -50,7 +56,6 @@ inbound as (
     select
         messages.*,
         reply_positions.first_reply_position,
-        reply_positions.last_outbound_position,
         case
             when reply_positions.first_reply_position is null then 'before'
             when messages.position < reply_positions.first_reply_position then 'before'
@@ -75,12 +80,9 @@ summarised as (
             as end_message_key,
         max(case when phase = 'after' and recency_rank = 1 then created_at end) as end_at,
         sum(case when phase = 'after' then 1 else 0 end) as inbound_after_reply,
-        sum(
-            case
-                when position > last_outbound_position and sentiment_label = 'negative' then 1
-                else 0
-            end
-        ) as negative_after_last_reply
+        -- the person's last word, whether or not it came after a reply
+        max(case when recency_rank = 1 then position end) as last_inbound_position,
+        max(case when recency_rank = 1 then sentiment_label end) as last_inbound_label
     from inbound
     group by conversation_id
 )
@@ -95,7 +97,10 @@ select
     summarised.end_at,
     cast(coalesce(summarised.inbound_after_reply, 0) as {{ dbt.type_int() }})
         as inbound_after_reply,
-    reply_positions.first_reply_position is not null
-        and coalesce(summarised.negative_after_last_reply, 0) = 0 as is_resolved
+    coalesce(
+        summarised.last_inbound_position > reply_positions.first_reply_position
+        and coalesce(summarised.last_inbound_label, 'unlabelled') <> 'negative',
+        false
+    ) as is_resolved
 from reply_positions
 left join summarised on reply_positions.conversation_id = summarised.conversation_id
