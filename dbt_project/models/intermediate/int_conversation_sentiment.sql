@@ -1,6 +1,8 @@
 -- The person's sentiment around the brand's replies: one row per conversation. "Before" is
 -- the person's messages before the brand's first reply (all of them while unanswered), "after"
--- their messages after it, the end state their last message after it.
+-- their messages after it, the end state their last message after it. Only the person's
+-- (inbound) messages count: the brand's own words, an apology full of "sorry", are not the
+-- person's mood.
 --
 -- Resolved: the person had the last word after the brand replied, and it is not negative. That
 -- is, the brand replied, the conversation's last inbound message comes after the brand's first
