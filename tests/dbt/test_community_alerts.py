@@ -59,16 +59,26 @@ def test_brand_net_sentiment_is_lowest_on_the_shitstorm_day(demo_run: DemoRun) -
 
 
 def test_response_and_capacity_marts_agree_with_conversations(demo_run: DemoRun) -> None:
-    (conversations, answered, unanswered), = demo_run.query(
-        "select count(*), count(*) filter (where is_answered), "
-        "count(*) filter (where is_unanswered) from marts.fct_conversations "
-        "where first_inbound_at is not null")
+    counts = ("count(*), count(*) filter (where is_answered), "
+              "count(*) filter (where is_unanswered) from marts.fct_conversations "
+              "where first_inbound_at is not null")
+    # the response mart counts spam conversations apart: they await no answer
+    (awaiting_answer,) = demo_run.query(f"select {counts} and not is_spam")
+    (spam,) = demo_run.query(f"select {counts} and is_spam")
+    assert spam[0] > 0 and spam[2] == 0, "giveaway spam opens conversations, never unanswered"
     assert demo_run.query(
         "select sum(conversations), sum(answered_conversations), sum(unanswered) "
-        "from marts.mart_response_daily") == [(conversations, answered, unanswered)]
+        "from marts.mart_response_daily") == [awaiting_answer]
+    assert demo_run.query(
+        "select sum(spam_conversations) from marts.mart_response_daily") == [(spam[0],)]
+    assert demo_run.query(
+        "select count(*) from marts.mart_response_daily "
+        "where conversations <> answered_conversations + unanswered + awaiting_within_sla"
+    ) == [(0,)]
+    (everything,) = demo_run.query(f"select {counts}")
     assert demo_run.query(
         "select sum(conversations), sum(answered_conversations) "
-        "from marts.mart_capacity_weekly") == [(conversations, answered)]
+        "from marts.mart_capacity_weekly") == [everything[:2]]
     with (REPO_ROOT / "dbt_project" / "seeds" / "team_capacity.csv").open() as fh:
         hours = {r["team"]: float(r["weekly_agent_hours"]) for r in csv.DictReader(fh)}
     assert dict(demo_run.query(

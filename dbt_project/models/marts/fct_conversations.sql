@@ -2,6 +2,9 @@
 -- SLA, the person's sentiment before and after the brand's reply, resolution, and the
 -- person's CRM journey stage when it started. The first response is the brand's first reply
 -- timed against the closest earlier unanswered inbound message (int_response_pairs).
+-- Spam: a conversation whose inbound messages are all spam (int_interactions_relevance, the
+-- spam_markers seed) awaits no answer. It is listed (is_spam) but never unanswered, and the
+-- SLA does not judge it (is_sla_met null), so giveaway bots do not count as breaches.
 
 with messages as (
     select * from {{ ref('int_messages_threaded') }}
@@ -14,6 +17,11 @@ accounts as (
 
 sla as (
     select * from {{ ref('sla_policies') }}
+),
+
+spam_flags as (
+    select message_key, is_spam from {{ ref('int_interactions_relevance') }}
+    where is_message
 ),
 
 as_of as (
@@ -34,8 +42,11 @@ summary as (
             as inbound_messages,
         cast(sum(case when direction = 'outbound' then 1 else 0 end) as {{ dbt.type_bigint() }})
             as outbound_messages,
+        sum(case when direction = 'inbound' and spam_flags.is_spam then 1 else 0 end)
+            as spam_inbound_messages,
         min(case when direction = 'inbound' then created_at end) as first_inbound_at
     from messages
+    left join spam_flags on messages.message_key = spam_flags.message_key
     group by conversation_id, platform, medium
 ),
 
@@ -74,6 +85,8 @@ stages as (
 joined as (
     select
         summary.*,
+        summary.inbound_messages > 0
+            and summary.spam_inbound_messages = summary.inbound_messages as is_spam,
         first_response.first_response_at,
         first_response.first_response_inbound_at,
         first_response.first_response_minutes,
@@ -124,14 +137,16 @@ final as (
         joined.inbound_messages,
         joined.outbound_messages,
         -- response
+        joined.is_spam,
         joined.first_response_at is not null as is_answered,
         joined.first_response_minutes,
         joined.sla_minutes,
         case
-            when joined.first_response_at is null then null
+            when joined.first_response_at is null or joined.is_spam then null
             else joined.first_response_minutes <= joined.sla_minutes
         end as is_sla_met,
-        joined.first_inbound_at is not null
+        not joined.is_spam
+            and joined.first_inbound_at is not null
             and joined.first_response_at is null
             and {{ dbt.datediff("joined.first_inbound_at", "joined.as_of_at", "second") }}
                 > joined.sla_minutes * 60 as is_unanswered,

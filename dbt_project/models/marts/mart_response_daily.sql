@@ -3,6 +3,10 @@
 -- Conversations are counted on the day their first inbound message arrived; first response,
 -- SLA and unanswered figures come from fct_conversations. Replies are every brand reply that
 -- answers an inbound message (int_response_pairs), counted on the day they were written.
+-- Spam conversations (fct_conversations.is_spam: every inbound message spam) await no answer:
+-- they are counted in spam_conversations only, never in the conversation, response, SLA,
+-- unanswered or reply figures. inbound_messages counts every message addressed to the brand,
+-- spam included (the load that reaches the inbox).
 
 with accounts as (
     select * from {{ ref('dim_accounts') }}
@@ -13,9 +17,15 @@ messages as (
     where direction = 'inbound' and is_directed_at_brand
 ),
 
-conversations as (
+all_conversations as (
     select * from {{ ref('fct_conversations') }}
     where first_inbound_at is not null
+),
+
+conversations as (
+    -- the ones that await an answer
+    select * from all_conversations
+    where not is_spam
 ),
 
 pairs as (
@@ -49,6 +59,17 @@ first_responses as (
     group by cast(first_inbound_at as date), channel, team
 ),
 
+spam as (
+    select
+        cast(first_inbound_at as date) as date_day,
+        channel,
+        team,
+        count(*) as spam_conversations
+    from all_conversations
+    where is_spam
+    group by cast(first_inbound_at as date), channel, team
+),
+
 replies as (
     select
         cast(pairs.replied_at as date) as date_day,
@@ -66,6 +87,8 @@ keys as (
     union
     select date_day, channel, team from first_responses
     union
+    select date_day, channel, team from spam
+    union
     select date_day, channel, team from replies
 ),
 
@@ -82,6 +105,7 @@ final as (
         coalesce(first_responses.sla_met, 0) as sla_met,
         coalesce(first_responses.sla_breached_late, 0) as sla_breached_late,
         coalesce(first_responses.unanswered_overdue, 0) as unanswered_overdue,
+        coalesce(spam.spam_conversations, 0) as spam_conversations,
         coalesce(replies.replies, 0) as replies,
         replies.median_reply_minutes
     from keys
@@ -93,6 +117,10 @@ final as (
         on keys.date_day = first_responses.date_day
         and keys.channel = first_responses.channel
         and keys.team = first_responses.team
+    left join spam
+        on keys.date_day = spam.date_day
+        and keys.channel = spam.channel
+        and keys.team = spam.team
     left join replies
         on keys.date_day = replies.date_day
         and keys.channel = replies.channel
@@ -116,6 +144,7 @@ select
     cast(unanswered_overdue as {{ dbt.type_bigint() }}) as unanswered,
     cast(conversations - answered_conversations - unanswered_overdue as {{ dbt.type_bigint() }})
         as awaiting_within_sla,
+    cast(spam_conversations as {{ dbt.type_bigint() }}) as spam_conversations,
     cast(replies as {{ dbt.type_bigint() }}) as replies,
     cast(median_reply_minutes as {{ type_double() }}) as median_reply_minutes
 from final
