@@ -1,4 +1,4 @@
-"""The message sentiment scorer: language choice, score and label of one text.
+"""The message sentiment scorer: language choice, probabilities, score and label of one text.
 
 The warehouse (dbt_project/models/intermediate/int_message_sentiment.py), `rapport sentiment`
 and benchmarks/sentiment_accuracy.py all score through this module, so they agree exactly.
@@ -7,49 +7,32 @@ Language: the platform's own field (X `lang`, Mastodon `language`) when it names
 else detected from the text with py3langid (a naive Bayes classifier whose model ships inside
 the wheel: no download at run time, and the same text always gives the same answer).
 
-Score: VADER (vaderSentiment) for English and every language without a lexicon of its own
-(VADER still scores emojis, emoticons, capitals and "!!!" there). German text is scored by the
-same VADER engine with the SentiWS lexicon (Leipzig University; the inflected word lists
-shipped by the `gersent` package) in place of VADER's English word list, German negators in
-place of English ones, and every emoji keeping the valence VADER gives it in English text.
-See docs/metrics.md for the reasons behind these choices.
+Probabilities: a trained linear model per language (analytics/models/sentiment-<lang>.npz, built
+by scripts/train_sentiment_model.py; analytics.sentiment_model has its features) gives the
+calibrated probability of negative, neutral and positive. German text uses the German model,
+every other language the English one (which still reads emojis, emoticons, "!!!" and
+capitals). The score is P(positive) - P(negative), in [-1, 1]; the label is the most probable
+one. Calibrated per language, so a probability or score threshold means the same in both.
+See docs/sentiment-model.md for the data, licences and figures.
 
-Settings (thresholds, detection languages, lexicon overrides) are a `SentimentSettings`: the
-dbt model builds it from its dbt vars and the sentiment_lexicon_overrides seed, other callers
-from the same two places on disk (`project_settings`).
+Settings (detection languages, lexicon overrides) are a `SentimentSettings`: the dbt model builds
+it from its dbt vars and the sentiment_lexicon_overrides seed, other callers from the same two
+places on disk (`project_settings`).
 """
 
 from __future__ import annotations
 
-import copy
 import csv
 import functools
-import json
-import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
 # Codes the platforms use for "no language" (X: und, zxx, qme, qht...; Mastodon: null).
 UNDETERMINED_LANGUAGE_CODES = frozenset({"und", "zxx", "qam", "qct", "qht", "qme", "qst", "mul"})
-
-# SentiWS weights lie in [-1, 1], VADER valences in [-4, 4].
-SENTIWS_TO_VADER_SCALE = 4.0
-
-# Words that flip the valence of the next three words, as VADER's English NEGATE list does.
-GERMAN_NEGATORS = frozenset(
-    {"nicht", "nichts", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie",
-     "niemals", "nimmer", "ohne", "weder"}
-)
-
-# German puts "nicht" at the end of a clause ("... brüht nicht. Lächerlich"): negation must
-# not reach across a sentence boundary, so the German path marks each one with this token.
-SENTENCE_BOUNDARY_TOKEN = "satzgrenze"
-_SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)")
 
 _NOISE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -109,161 +92,139 @@ def resolve_language(
     return normalise_language_code(platform_lang) or detect_language(text, languages, min_letters)
 
 
-def _vader_module():
-    from vaderSentiment import vaderSentiment
-
-    return vaderSentiment
-
-
-def _sentiws_lexicon() -> dict[str, float]:
-    """SentiWS (inflected forms) as a lower-cased VADER lexicon; on clashes the stronger wins."""
-    folder = resources.files("gersent") / "wordlists" / "de"
-    lexicon: dict[str, float] = {}
-    for name in ("positive.json", "negative.json"):
-        for word, weight in json.loads((folder / name).read_text(encoding="utf-8")).items():
-            valence = float(weight) * SENTIWS_TO_VADER_SCALE
-            key = word.lower()
-            if abs(valence) > abs(lexicon.get(key, 0.0)):
-                lexicon[key] = valence
-    return lexicon
-
-
-def _inverse_normalize(compound: float, alpha: float = 15.0) -> float:
-    """The raw VADER valence whose normalised compound is `compound` (inverse of normalize)."""
-    compound = max(min(compound, 0.9999), -0.9999)
-    return compound * math.sqrt(alpha / (1.0 - compound * compound))
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODEL_LANGUAGES = ("en", "de")
 
 
 @functools.cache
-def _base_analyzers():
-    vader = _vader_module()
+def _model(lang: str):
+    from analytics.sentiment_model import SentimentModel
 
-    class GermanSentimentIntensityAnalyzer(vader.SentimentIntensityAnalyzer):
-        """VADER's rules over SentiWS, with German negators and English emoji valences."""
-
-        def __init__(self, english: vader.SentimentIntensityAnalyzer) -> None:
-            super().__init__()
-            self.lexicon = _sentiws_lexicon()
-            # VADER turns an emoji into its English description and scores those words; German
-            # has no such words, so each emoji becomes one token carrying its English valence.
-            emojis: dict[str, str] = {}
-            for index, emoji in enumerate(sorted(english.emojis)):
-                valence = _inverse_normalize(english.polarity_scores(emoji)["compound"])
-                if valence != 0.0:
-                    token = f"emojivalence{index}"
-                    emojis[emoji] = token
-                    self.lexicon[token] = valence
-            self.emojis = emojis
-
-        def polarity_scores(self, text):
-            return super().polarity_scores(
-                _SENTENCE_END.sub(lambda end: f"{end.group(0)} {SENTENCE_BOUNDARY_TOKEN}", text)
-            )
-
-        @staticmethod
-        def _negation_check(valence, words_and_emoticons, start_i, i):
-            preceding = words_and_emoticons[i - (start_i + 1)].lower()
-            between = [word.lower() for word in words_and_emoticons[i - start_i : i]]
-            if preceding in GERMAN_NEGATORS and SENTENCE_BOUNDARY_TOKEN not in between:
-                valence = valence * vader.N_SCALAR
-            return valence
-
-    english = vader.SentimentIntensityAnalyzer()
-    return english, GermanSentimentIntensityAnalyzer(english)
+    path = MODELS_DIR / f"sentiment-{lang}.npz"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} is missing: rebuild it with scripts/train_sentiment_model.py "
+            "(docs/sentiment-model.md)")
+    return SentimentModel.load(path)
 
 
 @functools.cache
-def _analyzers(overrides: tuple[tuple[str, float], ...] = ()):
-    """The English and German analyzers with the domain overrides applied to both.
-
-    An override replaces a word's valence (VADER scale, -4..4) or gives an emoji a valence of
-    its own (VADER's English emoji descriptions miss some: 🤬, 😡 and 👎 score 0 as shipped).
-    """
-    english, german = _base_analyzers()
+def model_for(lang: str | None, overrides: tuple[tuple[str, float], ...] = ()):
+    """The model scoring a language ('de': German, anything else: English), with the
+    overrides of the sentiment_lexicon_overrides seed applied to its lexicon: an override
+    replaces a word's or emoji's valence (VADER scale, -4..4) in the lexicon feature."""
+    model = _model("de" if lang == "de" else "en")
     if not overrides:
-        return english, german
-    english, german = copy.copy(english), copy.copy(german)
-    for analyzer in (english, german):
-        analyzer.lexicon = dict(analyzer.lexicon)
-        analyzer.emojis = dict(analyzer.emojis)
-        for token, valence in overrides:
-            # an overridden emoji stays itself instead of becoming its description
-            analyzer.emojis.pop(token, None)
-            analyzer.lexicon[token.lower()] = valence
-    return english, german
+        return model
+    from analytics.sentiment_model import Lexicon, SentimentModel
+
+    words, emojis = dict(model.lexicon.words), dict(model.lexicon.emojis)
+    for token, valence in overrides:
+        key = token.lower()
+        if key in emojis or not any(ch.isalnum() for ch in key):
+            emojis[key] = valence
+        else:
+            words[key] = valence
+    return SentimentModel(model.weights, model.intercept, model.temperature,
+                          Lexicon(words, emojis), model.card)
+
+
+def probabilities(texts: Sequence[str], lang: str | None,
+                  overrides: tuple[tuple[str, float], ...] = ()):
+    """(len(texts), 3) probabilities of negative, neutral, positive for texts of one language."""
+    return model_for(lang, overrides).probabilities(list(texts))
 
 
 def score_text(text: str | None, lang: str | None,
                overrides: tuple[tuple[str, float], ...] = ()) -> float | None:
-    """Compound sentiment in [-1, 1] of one message; None when there is no text to score.
-
-    German ('de') uses the SentiWS lexicon; every other language the English VADER lexicon,
-    which still reads emojis, emoticons, capitals and exclamation marks. ``overrides`` are
-    (token, valence) pairs from the sentiment_lexicon_overrides seed.
-    """
+    """P(positive) - P(negative) of one message, in [-1, 1]; None when there is no text."""
     if text is None or not text.strip():
         return None
-    english, german = _analyzers(overrides)
-    analyzer = german if lang == "de" else english
-    return float(analyzer.polarity_scores(text)["compound"])
-
-
-def label_score(
-    score: float | None, positive_threshold: float, negative_threshold: float
-) -> str | None:
-    """negative / neutral / positive: at or beyond a threshold counts (VADER's convention)."""
-    if score is None:
-        return None
-    if score >= positive_threshold:
-        return "positive"
-    if score <= negative_threshold:
-        return "negative"
-    return "neutral"
-
-
+    negative, _, positive = probabilities([text], lang, overrides)[0]
+    return float(positive - negative)
 
 
 @dataclass(frozen=True)
 class SentimentSettings:
-    """What scoring depends on besides the text: label thresholds, the languages detection may
-    answer (None: all of py3langid's), the letters a text needs to be detected, and the
-    (token, valence) overrides of the sentiment_lexicon_overrides seed, sorted by token."""
+    """What scoring depends on besides the text: the languages detection may answer (None: all
+    of py3langid's), the letters a text needs to be detected, and the (token, valence)
+    overrides of the sentiment_lexicon_overrides seed, sorted by token."""
 
-    positive_threshold: float = 0.05
-    negative_threshold: float = -0.05
     detect_languages: tuple[str, ...] | None = DEFAULT_DETECT_LANGUAGES
     min_letters_to_detect: int = DEFAULT_MIN_LETTERS_TO_DETECT
     overrides: tuple[tuple[str, float], ...] = ()
 
 
 class Sentiment(NamedTuple):
-    """One message's language, compound score in [-1, 1] and label (None without text)."""
+    """One message's language, score in [-1, 1], label and the three probabilities (None
+    without text)."""
 
     lang: str | None
     score: float | None
     label: str | None
+    p_negative: float | None = None
+    p_neutral: float | None = None
+    p_positive: float | None = None
+
+
+LABELS = ("negative", "neutral", "positive")
+# Texts featurised at once: bounds the memory of a night's scoring, costs nothing in speed.
+BATCH_SIZE = 5_000
+
+
+def score_messages(texts: Sequence[str | None], platform_langs: Sequence[str | None],
+                   settings: SentimentSettings) -> list[Sentiment]:
+    """Language, score, label and probabilities of each message, as int_message_sentiment
+    stores them; messages are scored in one batch per model."""
+    langs = [resolve_language(platform_lang, text, settings.detect_languages,
+                              settings.min_letters_to_detect)
+             for text, platform_lang in zip(texts, platform_langs, strict=True)]
+    results: list[Sentiment] = [Sentiment(lang, None, None) for lang in langs]
+    batches: dict[str, list[int]] = {}
+    for index, (text, lang) in enumerate(zip(texts, langs, strict=True)):
+        if text is not None and text.strip():
+            batches.setdefault("de" if lang == "de" else "en", []).append(index)
+    for model_lang, all_indexes in batches.items():
+        for start in range(0, len(all_indexes), BATCH_SIZE):
+            indexes = all_indexes[start:start + BATCH_SIZE]
+            scored = probabilities([texts[i] for i in indexes], model_lang, settings.overrides)
+            for index, (negative, neutral, positive) in zip(indexes, scored.tolist(),
+                                                            strict=True):
+                label = LABELS[max(range(3), key=(negative, neutral, positive).__getitem__)]
+                results[index] = Sentiment(langs[index], positive - negative, label,
+                                           negative, neutral, positive)
+    return results
 
 
 def score_message(text: str | None, platform_lang: str | None,
                   settings: SentimentSettings) -> Sentiment:
-    """Language, score and label of one message, as int_message_sentiment stores them."""
-    lang = resolve_language(platform_lang, text, settings.detect_languages,
-                            settings.min_letters_to_detect)
-    score = score_text(text, lang, settings.overrides)
-    return Sentiment(lang, score,
-                     label_score(score, settings.positive_threshold, settings.negative_threshold))
+    """Language, score, label and probabilities of one message."""
+    return score_messages([text], [platform_lang], settings)[0]
+
+
+_COURTESY_NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def is_courtesy_only(text: str | None, courtesy_words: frozenset[str]) -> bool | None:
+    """True when a text has words and every one is a courtesy word ("Ok, thanks.", "Danke für
+    die Info"): politeness that says nothing of a changed mood. None without text. Links and
+    @handles are no words; a text of emojis only ("🙏❤️") is not courtesy but feeling."""
+    if text is None or not text.strip():
+        return None
+    words = _WORD.findall(_COURTESY_NOISE.sub(" ", text.lower()))
+    return bool(words) and all(word in courtesy_words for word in words)
 
 
 def settings_from_vars(dbt_vars: Mapping[str, Any],
                        override_rows: Iterable[Mapping[str, Any]]) -> SentimentSettings:
-    """Settings from the sentiment_* dbt vars (as the model's config hands them over, or as
-    dbt_project.yml sets them) and the rows of the sentiment_lexicon_overrides seed (columns
+    """Settings from the sentiment_detect_languages and sentiment_min_letters_to_detect dbt
+    vars (as the model's config hands them over, or as dbt_project.yml sets them) and the rows
+    of the sentiment_lexicon_overrides seed (columns
     token, valence); an empty sentiment_detect_languages allows every language."""
     languages = dbt_vars["sentiment_detect_languages"]
     overrides = {str(row["token"]): float(row["valence"]) for row in override_rows}
     return SentimentSettings(
-        positive_threshold=float(dbt_vars["sentiment_positive_threshold"]),
-        negative_threshold=float(dbt_vars["sentiment_negative_threshold"]),
         detect_languages=tuple(languages) if languages else None,
         min_letters_to_detect=int(dbt_vars["sentiment_min_letters_to_detect"]),
         overrides=tuple(sorted(overrides.items())),

@@ -27,96 +27,12 @@ for the public test splits, where to get them and today's figures.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
-from pathlib import Path
 
-from analytics.sentiment import project_settings, score_message
-
-LABELS = ("negative", "neutral", "positive")
-# TweetEval's mapping.txt and the UMSAB splits number the labels alike.
-LABEL_NUMBERS = {"0": "negative", "1": "neutral", "2": "positive"}
-GERMAN_HINTS = ("sb10k", "german", "germeval", "de_")
-
-
-@dataclass
-class DataSet:
-    """Texts with their gold labels and the language handed to the scorer."""
-
-    name: str
-    lang: str
-    texts: list[str]
-    gold: list[str]
-
-
-def _lines(path: Path) -> list[str]:
-    # split on "\n" only: str.splitlines also splits inside tweets at U+2028, U+0085...
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return lines[:-1] if lines and lines[-1] == "" else lines
-
-
-def read_text_and_labels(text_file: Path, lang: str) -> DataSet:
-    """A ``<prefix>text.txt`` / ``<prefix>labels.txt`` pair."""
-    prefix = text_file.name[: -len("text.txt")]
-    texts = _lines(text_file)
-    gold = [LABEL_NUMBERS[label.strip()] for label in _lines(text_file.with_name(
-        f"{prefix}labels.txt"))]
-    if len(texts) != len(gold):
-        raise SystemExit(f"{text_file}: {len(texts)} texts but {len(gold)} labels")
-    return DataSet(f"{text_file.parent.name}/{prefix.rstrip('_') or text_file.stem}", lang,
-                   texts, gold)
-
-
-def read_germeval(tsv: Path, lang: str) -> DataSet:
-    """A GermEval-2017 opinion TSV, one row per document ``id`` (its aspects dropped)."""
-    csv.field_size_limit(sys.maxsize)
-    documents: dict[str, tuple[str, str]] = {}
-    with tsv.open(encoding="utf-8", newline="") as rows:
-        for row in csv.DictReader(rows, delimiter="\t", quoting=csv.QUOTE_NONE):
-            document = (row["text"], row["sentiment"])
-            if documents.setdefault(row["id"], document) != document:
-                raise SystemExit(f"{tsv}: document {row['id']} has two texts or sentiments")
-    return DataSet(f"{tsv.parent.name}/{tsv.stem}", lang,
-                   [text for text, _ in documents.values()],
-                   [sentiment for _, sentiment in documents.values()])
-
-
-def read_data_sets(argument: str) -> list[DataSet]:
-    """The data sets an argument names: a file, or every data set file in a folder."""
-    lang, given, name = argument.partition("=")
-    if not (given and lang.isalpha() and len(lang) == 2):
-        lang, name = "", argument
-    path = Path(name)
-    files = sorted(path.iterdir()) if path.is_dir() else [path]
-    found = []
-    for file in files:
-        guessed = lang or ("de" if any(h in str(file).lower() for h in GERMAN_HINTS) else "en")
-        if file.name.endswith("text.txt"):
-            found.append(read_text_and_labels(file, guessed))
-        elif file.name.endswith("_df_opinion.tsv"):
-            found.append(read_germeval(file, lang or "de"))
-        elif not path.is_dir():
-            raise SystemExit(f"{file}: neither <prefix>text.txt nor a GermEval *_df_opinion.tsv")
-    if not found:
-        raise SystemExit(f"{path}: no data set in it")
-    return found
-
-
-def macro_scores(gold: list[str], predicted: list[str]) -> tuple[float, float, float]:
-    """Macro-F1 and macro-recall over LABELS, and accuracy."""
-    f1s, recalls = [], []
-    for label in LABELS:
-        hits = sum(g == p == label for g, p in zip(gold, predicted, strict=True))
-        gold_n, predicted_n = gold.count(label), predicted.count(label)
-        precision = hits / predicted_n if predicted_n else 0.0
-        recall = hits / gold_n if gold_n else 0.0
-        f1s.append(2 * precision * recall / (precision + recall) if hits else 0.0)
-        recalls.append(recall)
-    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
-    return sum(f1s) / len(LABELS), sum(recalls) / len(LABELS), accuracy
+from analytics.labelled_data import macro_scores, read_data_sets
+from analytics.sentiment import project_settings, score_message, score_messages
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data_sets = [data_set for argument in args.paths for data_set in read_data_sets(argument)]
     settings = project_settings()
-    for lang in ("en", "de"):  # load the lexicons and the language model before timing
+    for lang in ("en", "de"):  # load the models and the language detector before timing
         score_message("warm up", lang, settings)
         score_message("warm up", None, settings)
 
@@ -143,9 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         fastest = float("inf")
         for _ in range(max(args.repeat, 1)):
             started = time.perf_counter()
-            # a text with nothing to score (empty) has no label: it counts as neutral
-            predicted = [score_message(text, platform_lang, settings).label or "neutral"
-                         for text in data_set.texts]
+            # in batches, as int_message_sentiment scores; a text with nothing to score
+            # (empty) has no label: it counts as neutral
+            predicted = [scored.label or "neutral" for scored in score_messages(
+                data_set.texts, [platform_lang] * len(data_set.texts), settings)]
             fastest = min(fastest, time.perf_counter() - started)
         f1, recall, accuracy = macro_scores(data_set.gold, predicted)
         majority = Counter(data_set.gold).most_common(1)[0][1] / len(data_set.gold)

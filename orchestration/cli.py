@@ -405,7 +405,8 @@ def sentiment(args: argparse.Namespace) -> int:
 
 
 def _score_line(raw: bytes, number: int, default_lang: str | None, settings) -> dict:
-    """One input line as its output object: its fields plus label, score and lang, or an
+    """One input line as its output object: its fields plus label, score, lang and the three
+    label probabilities, or an
     ``error`` (with ``line``, its number, when the line is not a JSON object)."""
     import json
 
@@ -426,7 +427,9 @@ def _score_line(raw: bytes, number: int, default_lang: str | None, settings) -> 
         result = score_message(text, lang, settings)
     except Exception as error:  # one text must not stop the others
         return {**item, "error": f"could not be scored: {error!r}"}
-    return {**item, "label": result.label, "score": result.score, "lang": result.lang}
+    return {**item, "label": result.label, "score": result.score, "lang": result.lang,
+            "p_negative": result.p_negative, "p_neutral": result.p_neutral,
+            "p_positive": result.p_positive}
 
 
 def main(argv: list[str] | None = None) -> int:

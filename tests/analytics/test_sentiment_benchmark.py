@@ -19,9 +19,9 @@ def test_benchmark_prints_macro_f1_and_accuracy_per_data_set(tmp_path: Path):
     (tmp_path / "en_test_labels.txt").write_text("2\n0\n1\n2\n", encoding="utf-8")
     header = "id\ttext\trelevance\tsentiment\n"
     (tmp_path / "test_syn_df_opinion.tsv").write_text(
-        header + "d1\tDie Bahn ist toll\ttrue\tpositive\n"
-        "d1\tDie Bahn ist toll\ttrue\tpositive\n"  # a second aspect of the same document
-        "d2\tZug fährt um 9 Uhr\ttrue\tneutral\n", encoding="utf-8")
+        header + "d1\tVielen Dank, das war super!\ttrue\tpositive\n"
+        "d1\tVielen Dank, das war super!\ttrue\tpositive\n"  # a second aspect, same document
+        "d2\tFurchtbar, alles kaputt.\ttrue\tnegative\n", encoding="utf-8")
     done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path)], capture_output=True,
                           text=True, check=True, timeout=120)
     rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:-1]}

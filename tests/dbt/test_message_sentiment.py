@@ -127,10 +127,11 @@ def test_the_model_scores_demo_texts_exactly_as_the_module_does_with_the_project
     _dbt_run_sentiment(warehouse, tmp_path)
 
     con = duckdb.connect(str(warehouse), read_only=True)
-    stored = con.execute("select message_key, lang, sentiment_score, sentiment_label "
+    stored = con.execute("select message_key, lang, sentiment_score, sentiment_label, "
+                         "p_negative, p_neutral, p_positive "
                          "from intermediate.int_message_sentiment order by message_key").fetchall()
     con.close()
     settings = project_settings()
     expected = [(key, *score_message(text, lang, settings)) for key, text, lang in messages]
     assert stored == expected
-    assert {label for *_, label in stored} == {"negative", "neutral", "positive", None}
+    assert {row[3] for row in stored} == {"negative", "neutral", "positive", None}

@@ -36,17 +36,25 @@ def test_each_line_comes_back_with_the_warehouses_label_score_and_language(tmp_p
     settings = project_settings()
     assert len(out) == len(lines)
     for given, got in zip(lines, out, strict=True):
-        lang, score, label = score_message(given["text"], given.get("lang"), settings)
-        assert got == {**given, "lang": lang, "score": score, "label": label}
+        result = score_message(given["text"], given.get("lang"), settings)
+        assert got == {**given, "lang": result.lang, "score": result.score,
+                       "label": result.label, "p_negative": result.p_negative,
+                       "p_neutral": result.p_neutral, "p_positive": result.p_positive}
     assert out[0]["label"] == "negative"  # the seeded overrides (joke, 🤬) are applied
     assert [o["lang"] for o in out[:4]] == ["en", "de", "de", "de"]
     assert out[4]["score"] is None and out[4]["label"] is None
 
 
 def test_lang_option_stands_in_for_a_missing_language_field(tmp_path: Path):
-    stdin = b'{"text": "die Maschine"}\n{"text": "die Maschine", "lang": "en"}\n'
+    text = "Kein guter Tag, aber danke"
+    stdin = (json.dumps({"text": text}) + "\n"
+             + json.dumps({"text": text, "lang": "en"}) + "\n").encode()
     out = _rapport_sentiment(stdin, "--lang", "de", cwd=tmp_path)
-    assert [(o["lang"], o["label"]) for o in out] == [("de", "neutral"), ("en", "negative")]
+    assert [o["lang"] for o in out] == ["de", "en"]
+    settings = project_settings()
+    assert [o["score"] for o in out] == [score_message(text, "de", settings).score,
+                                         score_message(text, "en", settings).score]
+    assert out[0]["score"] != out[1]["score"]  # the German and the English model differ
 
 
 def test_bad_lines_get_an_error_and_the_others_are_still_scored(tmp_path: Path):

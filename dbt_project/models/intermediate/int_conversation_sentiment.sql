@@ -2,7 +2,9 @@
 -- the person's messages before the brand's first reply (all of them while unanswered), "after"
 -- their messages after it, the end state their last message after it. Only the person's
 -- (inbound) messages count: the brand's own words, an apology full of "sorry", are not the
--- person's mood.
+-- person's mood. A message in distress (an urgency_markers seed entry: "!!!", "help!",
+-- "dringend"...) counts for the mood before the reply as at most var mrm_urgent_max_mood: a
+-- panicked plea is no delight, however many "please" and "!!!" it has.
 --
 -- Resolved: the person had the last word after the brand replied, and it is not negative. That
 -- is, the brand replied, the conversation's last inbound message comes after the brand's first
@@ -22,6 +24,12 @@ sentiment as (
     select * from {{ ref('int_message_sentiment') }}
 ),
 
+urgency as (
+    select message_key, is_urgent
+    from {{ ref('int_interactions_relevance') }}
+    where is_message
+),
+
 messages as (
     select
         threaded.message_key,
@@ -30,12 +38,19 @@ messages as (
         threaded.created_at,
         sentiment.sentiment_score,
         sentiment.sentiment_label,
+        sentiment.is_courtesy_only,
+        case
+            when urgency.is_urgent
+                then least(sentiment.sentiment_score, {{ var('mrm_urgent_max_mood') }})
+            else sentiment.sentiment_score
+        end as mood_score,
         row_number() over (
             partition by threaded.conversation_id
             order by threaded.created_at, threaded.message_id
         ) as position
     from threaded
     left join sentiment on threaded.message_key = sentiment.message_key
+    left join urgency on threaded.message_key = urgency.message_key
 ),
 
 first_replies as (
@@ -74,12 +89,14 @@ inbound as (
 summarised as (
     select
         conversation_id,
-        avg(case when phase = 'before' then sentiment_score end) as sentiment_before_reply,
+        avg(case when phase = 'before' then mood_score end) as sentiment_before_reply,
         avg(case when phase = 'after' then sentiment_score end) as sentiment_after_reply,
         max(case when phase = 'after' and recency_rank = 1 then sentiment_score end)
             as sentiment_end_after_reply,
         max(case when phase = 'after' and recency_rank = 1 then message_key end)
             as end_message_key,
+        max(case when phase = 'after' and recency_rank = 1 and is_courtesy_only then 1 else 0 end)
+            = 1 as end_is_courtesy_only,
         max(case when phase = 'after' and recency_rank = 1 then created_at end) as end_at,
         sum(case when phase = 'after' then 1 else 0 end) as inbound_after_reply,
         -- the person's last word, whether or not it came after a reply
@@ -96,6 +113,7 @@ select
     summarised.sentiment_end_after_reply,
     summarised.sentiment_end_after_reply - summarised.sentiment_before_reply as sentiment_lift,
     summarised.end_message_key,
+    coalesce(summarised.end_is_courtesy_only, false) as end_is_courtesy_only,
     summarised.end_at,
     cast(coalesce(summarised.inbound_after_reply, 0) as {{ dbt.type_int() }})
         as inbound_after_reply,

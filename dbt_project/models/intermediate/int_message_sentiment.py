@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from analytics.sentiment import SentimentSettings, score_message, settings_from_vars
+from analytics import sentiment
+from analytics.sentiment import SentimentSettings, settings_from_vars
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -19,6 +20,10 @@ OUTPUT_SCHEMA = pa.schema(
         ("lang", pa.string()),
         ("sentiment_score", pa.float64()),
         ("sentiment_label", pa.string()),
+        ("p_negative", pa.float64()),
+        ("p_neutral", pa.float64()),
+        ("p_positive", pa.float64()),
+        ("is_courtesy_only", pa.bool_()),
     ]
 )
 
@@ -28,17 +33,22 @@ def score_messages(
     texts: list[str | None],
     platform_langs: list[str | None],
     settings: SentimentSettings | None = None,
+    courtesy_words: frozenset[str] = frozenset(),
 ) -> pa.Table:
     """Score a batch of messages; returns a table in OUTPUT_SCHEMA, one row per input."""
     settings = settings or SentimentSettings()
-    scored = [score_message(text, platform_lang, settings)
-              for text, platform_lang in zip(texts, platform_langs, strict=True)]
+    scored = sentiment.score_messages(texts, platform_langs, settings)
     return pa.table(
         {
             "message_key": message_keys,
             "lang": [s.lang for s in scored],
             "sentiment_score": [s.score for s in scored],
             "sentiment_label": [s.label for s in scored],
+            "p_negative": [s.p_negative for s in scored],
+            "p_neutral": [s.p_neutral for s in scored],
+            "p_positive": [s.p_positive for s in scored],
+            "is_courtesy_only": [sentiment.is_courtesy_only(text, courtesy_words)
+                                 for text in texts],
         },
         schema=OUTPUT_SCHEMA,
     )
@@ -56,14 +66,14 @@ def model(dbt, session):
     # dbt hands a Python model only the config keys its source reads with a literal
     # dbt.config.get("..."): one call per var, never a loop or a passed-on dbt.config.get.
     dbt_vars = {
-        "sentiment_positive_threshold": dbt.config.get("sentiment_positive_threshold"),
-        "sentiment_negative_threshold": dbt.config.get("sentiment_negative_threshold"),
         "sentiment_detect_languages": dbt.config.get("sentiment_detect_languages"),
         "sentiment_min_letters_to_detect": dbt.config.get("sentiment_min_letters_to_detect"),
     }
+    courtesy_words = dbt.config.get("mrm_courtesy_words")
     return score_messages(
         batch.column("message_key").to_pylist(),
         batch.column("text").to_pylist(),
         batch.column("lang").to_pylist(),
         settings_from_vars(dbt_vars, overrides),
+        frozenset(str(word).lower() for word in courtesy_words or ()),
     )

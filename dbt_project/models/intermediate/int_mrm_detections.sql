@@ -2,7 +2,9 @@
 -- fired. Thresholds and windows are dbt vars (dbt_project.yml, docs/metrics.md):
 --   sentiment_lift               the person's last message after the brand's first reply
 --                                scores at least mrm_lift_min_end_score and at least
---                                mrm_lift_min_lift above their mean before it;
+--                                mrm_lift_min_lift above their mean before it, and it is
+--                                more than courtesy ("Ok, thanks.") unless the person was
+--                                troubled before (mean <= mrm_lift_courtesy_max_before);
 --   unprompted_positive_mention  within mrm_behaviour_window_days after the reply the person
 --                                praises the brand unprompted (a mention, keyword or hashtag
 --                                post naming a brand keyword, scoring at least
@@ -165,6 +167,11 @@ lift as (
         on answered.conversation_id = conversation_sentiment.conversation_id
     where conversation_sentiment.sentiment_end_after_reply >= {{ var('mrm_lift_min_end_score') }}
         and conversation_sentiment.sentiment_lift >= {{ var('mrm_lift_min_lift') }}
+        and (
+            not conversation_sentiment.end_is_courtesy_only
+            or conversation_sentiment.sentiment_before_reply
+                <= {{ var('mrm_lift_courtesy_max_before') }}
+        )
 ),
 
 mention_candidates as (
