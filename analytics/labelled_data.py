@@ -118,11 +118,14 @@ def read_labelled_tsv(tsv: Path, lang: str) -> DataSet:
     return DataSet(f"{tsv.parent.name}/{tsv.stem}", lang, texts, gold)
 
 
-_KEY_NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|\brt\b|[^\w]+")
+_KEY_LINKS = re.compile(r"https?://\S+|www\.\S+|@\w+|\brt\b")
+_KEY_NOISE = re.compile(r"[^\w]+")
 
 
 def text_key(text: str) -> str:
     """What two copies of one post share: lower case, NFKC, ß as ss, without links, @handles,
     "RT" and anything but letters and digits (tokenised and raw copies of a tweet agree)."""
     folded = unicodedata.normalize("NFKC", text).lower().replace("ß", "ss")
-    return _KEY_NOISE.sub("", folded)
+    # links and handles first: in one pass "[^\w]+" would eat the " @" before a handle and
+    # leave its name in the key
+    return _KEY_NOISE.sub("", _KEY_LINKS.sub(" ", folded))
