@@ -216,6 +216,22 @@ def is_courtesy_only(text: str | None, courtesy_words: frozenset[str]) -> bool |
     return bool(words) and all(word in courtesy_words for word in words)
 
 
+@functools.lru_cache(maxsize=64)
+def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern | None:
+    if not markers:
+        return None
+    return re.compile("|".join(f"(?:{marker})" for marker in markers), re.IGNORECASE)
+
+
+def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
+    """Whether a text matches one of the markers (regular expressions, case-insensitive;
+    dbt vars mrm_churn_markers / mrm_retention_markers); None without text."""
+    if text is None or not text.strip():
+        return None
+    pattern = _marker_pattern(markers)
+    return bool(pattern and pattern.search(text))
+
+
 def settings_from_vars(dbt_vars: Mapping[str, Any],
                        override_rows: Iterable[Mapping[str, Any]]) -> SentimentSettings:
     """Settings from the sentiment_detect_languages and sentiment_min_letters_to_detect dbt

@@ -42,7 +42,7 @@ sys.path.insert(0, str(REPO_ROOT))
 CONVERSATION_SET = REPO_ROOT / "tests" / "fixtures" / "mrm_conversations"
 NIGHT_TIMEOUT_SECONDS = 1800
 RULES = ("sentiment_lift", "unprompted_positive_mention", "hashtag_chat_join",
-         "crm_stage_advance")
+         "crm_stage_advance", "churn_reversed")
 
 
 @dataclass

@@ -172,3 +172,23 @@ def test_courtesy_is_thanks_and_ok_without_anything_else_and_emojis_are_not_cour
     assert not sentiment.is_courtesy_only("Thanks, you saved my day!", words)
     assert not sentiment.is_courtesy_only("🙏❤️", words)
     assert sentiment.is_courtesy_only("  ", words) is None
+
+
+def test_churn_and_retention_markers_are_the_projects_regular_expressions():
+    import yaml
+
+    dbt_vars = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text(
+        encoding="utf-8"))["vars"]
+    churn = tuple(dbt_vars["mrm_churn_markers"])
+    stay = tuple(dbt_vars["mrm_retention_markers"])
+    for text in ("Cancelling my pass at the end of the month.", "Ich kündige zum Monatsende.",
+                 "Hab gerade mein Abo gekuendigt", "I'm switching to Talwerk."):
+        assert sentiment.matches_marker(text, churn), text
+    for text in ("Ok, staying then.", "Dann pausier ich lieber.", "I won't cancel after all",
+                 "Gut, dann bleibe ich."):
+        assert sentiment.matches_marker(text, stay), text
+    for text in ("Received, thanks.", "Bleibt es bei 9 Uhr?", "Delays on 3 of 5 days."):
+        assert not sentiment.matches_marker(text, churn) and not \
+            sentiment.matches_marker(text, stay), text
+    assert sentiment.matches_marker(None, churn) is None
+    assert sentiment.matches_marker("anything", ()) is False

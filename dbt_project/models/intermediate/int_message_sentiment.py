@@ -24,6 +24,8 @@ OUTPUT_SCHEMA = pa.schema(
         ("p_neutral", pa.float64()),
         ("p_positive", pa.float64()),
         ("is_courtesy_only", pa.bool_()),
+        ("is_churn_announcement", pa.bool_()),
+        ("is_retention_statement", pa.bool_()),
     ]
 )
 
@@ -34,6 +36,8 @@ def score_messages(
     platform_langs: list[str | None],
     settings: SentimentSettings | None = None,
     courtesy_words: frozenset[str] = frozenset(),
+    churn_markers: tuple[str, ...] = (),
+    retention_markers: tuple[str, ...] = (),
 ) -> pa.Table:
     """Score a batch of messages; returns a table in OUTPUT_SCHEMA, one row per input."""
     settings = settings or SentimentSettings()
@@ -49,6 +53,10 @@ def score_messages(
             "p_positive": [s.p_positive for s in scored],
             "is_courtesy_only": [sentiment.is_courtesy_only(text, courtesy_words)
                                  for text in texts],
+            "is_churn_announcement": [sentiment.matches_marker(text, churn_markers)
+                                      for text in texts],
+            "is_retention_statement": [sentiment.matches_marker(text, retention_markers)
+                                       for text in texts],
         },
         schema=OUTPUT_SCHEMA,
     )
@@ -70,10 +78,14 @@ def model(dbt, session):
         "sentiment_min_letters_to_detect": dbt.config.get("sentiment_min_letters_to_detect"),
     }
     courtesy_words = dbt.config.get("mrm_courtesy_words")
+    churn_markers = dbt.config.get("mrm_churn_markers")
+    retention_markers = dbt.config.get("mrm_retention_markers")
     return score_messages(
         batch.column("message_key").to_pylist(),
         batch.column("text").to_pylist(),
         batch.column("lang").to_pylist(),
         settings_from_vars(dbt_vars, overrides),
         frozenset(str(word).lower() for word in courtesy_words or ()),
+        tuple(str(marker) for marker in churn_markers or ()),
+        tuple(str(marker) for marker in retention_markers or ()),
     )

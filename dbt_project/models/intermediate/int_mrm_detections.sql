@@ -12,6 +12,9 @@
 --                                mrm_behaviour_baseline_days before the conversation;
 --   hashtag_chat_join            the person's first ever post in a brand hashtag chat falls
 --                                within the window;
+--   churn_reversed               the person announced leaving before the brand's first reply
+--                                (var mrm_churn_markers) and says they stay after it (var
+--                                mrm_retention_markers), in the same conversation;
 --   crm_stage_advance            the linked CRM contact moves to a later lifecycle stage
 --                                (lifecycle_stages seed) within the window.
 -- A person is their CRM contact where the CRM links their platform id, else the platform id.
@@ -84,6 +87,8 @@ person_messages as (
         lower(threaded.text) as text_lower,
         threaded.created_at,
         sentiment.sentiment_score,
+        coalesce(sentiment.is_churn_announcement, false) as is_churn_announcement,
+        coalesce(sentiment.is_retention_statement, false) as is_retention_statement,
         coalesce(
             {{ dbt.concat(["'crm:'", "identities.contact_id"]) }},
             {{ dbt.concat(["threaded.platform", "':'", "threaded.author_id"]) }}
@@ -262,6 +267,44 @@ stage_advance as (
     where advance_rank = 1
 ),
 
+retention_candidates as (
+    select
+        answered.conversation_id,
+        answered.first_reply_at,
+        stayed.message_key,
+        stayed.created_at,
+        row_number() over (
+            partition by answered.conversation_id
+            order by stayed.created_at, stayed.message_key
+        ) as retention_rank
+    from answered
+    inner join person_messages as stayed
+        on answered.conversation_id = stayed.conversation_id
+        and answered.person_key = stayed.person_key
+        and stayed.created_at > answered.first_reply_at
+        and stayed.is_retention_statement
+    where exists (
+        select 1
+        from person_messages as leaving
+        where leaving.conversation_id = answered.conversation_id
+            and leaving.person_key = answered.person_key
+            and leaving.created_at < answered.first_reply_at
+            and leaving.is_churn_announcement
+    )
+),
+
+churn_reversal as (
+    select
+        conversation_id,
+        'churn_reversed' as rule,
+        message_key as evidence_key,
+        created_at as evidence_at,
+        {{ dbt.datediff('first_reply_at', 'created_at', 'hour') }} / 24.0 as evidence_value,
+        'announced leaving, stayed after the reply' as evidence
+    from retention_candidates
+    where retention_rank = 1
+),
+
 fired as (
     select * from lift
     union all
@@ -270,6 +313,8 @@ fired as (
     select * from chat_join
     union all
     select * from stage_advance
+    union all
+    select * from churn_reversal
 )
 
 select
