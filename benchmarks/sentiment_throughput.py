@@ -1,0 +1,95 @@
+"""Messages/s of sentiment scoring through the warehouse: the real int_message_sentiment dbt
+model on a scratch DuckDB file holding N messages.
+
+    .venv/bin/python benchmarks/sentiment_throughput.py [--messages 100000] [--lang-share 1.0]
+        [TEXTS...]
+
+The messages are the lines of TEXTS (labelled data set files, e.g. the TweetEval and SB10k
+text files of warehouse/sentiment_data/; default: the shared training splits), repeated with a
+running number appended so no two texts are equal (a night holds few exact repeats; the
+scorer's word caches still profit from the shared vocabulary, as on real nights).
+``--lang-share`` is the share of messages that carry the platform's language field (X and
+Mastodon send one; Facebook and Instagram do not, and those are detected). It prints the wall
+time of `dbt run --select int_message_sentiment` (a full build: every message is new), the
+time of an empty `dbt run` of another model for dbt's own start-up, and messages/s with and
+without that start-up. dbt runs a Python model on one thread, so the figure is per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from analytics.labelled_data import read_data_sets  # noqa: E402
+
+DEFAULT_TEXTS = (REPO.parent / "shared" / "data" / "sentiment" / "en_tweeteval_val",
+                 REPO.parent / "shared" / "data" / "sentiment" / "de_sb10k_umsab")
+
+
+def _dbt(args: list[str], warehouse: Path, scratch: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", ".",
+         "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs"),
+         "--quiet"],
+        cwd=REPO / "dbt_project", env={**os.environ, "RAPPORT_WAREHOUSE": str(warehouse)},
+        check=True)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("texts", nargs="*", type=Path, default=list(DEFAULT_TEXTS))
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--lang-share", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    pool = [(text, data_set.lang) for path in args.texts
+            for data_set in read_data_sets(str(path)) for text in data_set.texts if text]
+    if not pool:
+        raise SystemExit("no texts in the given files")
+    with_lang = round(args.messages * args.lang_share)
+    rows = [(f"bench:{i}", f"{pool[i % len(pool)][0]} {i}",
+             pool[i % len(pool)][1] if i < with_lang else None)
+            for i in range(args.messages)]
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        warehouse = scratch / "bench.duckdb"
+        con = duckdb.connect(str(warehouse))
+        con.execute("create schema intermediate")
+        con.execute("create table intermediate.int_messages "
+                    "(message_key varchar, text varchar, lang varchar)")
+        con.executemany("insert into intermediate.int_messages values (?, ?, ?)", rows)
+        con.close()
+        _dbt(["seed", "--select", "sentiment_lexicon_overrides"], warehouse, scratch)
+        startup = _dbt(["run", "--select", "sentiment_lexicon_overrides", "--empty"],
+                       warehouse, scratch)
+        wall = _dbt(["run", "--select", "int_message_sentiment", "--full-refresh"],
+                    warehouse, scratch)
+        con = duckdb.connect(str(warehouse), read_only=True)
+        (scored,) = con.execute(
+            "select count(*) from intermediate.int_message_sentiment").fetchone()
+        con.close()
+    if scored != args.messages:
+        raise SystemExit(f"{scored} of {args.messages} messages scored")
+    print(f"messages {args.messages:,} (language field on {args.lang_share:.0%}), "
+          f"texts from {len(pool):,} distinct lines")
+    print(f"dbt run int_message_sentiment: {wall:.1f} s wall; dbt start-up {startup:.1f} s")
+    print(f"throughput: {args.messages / wall:,.0f} msg/s including dbt, "
+          f"{args.messages / max(wall - startup, 1e-9):,.0f} msg/s without its start-up "
+          "(one thread)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
