@@ -29,8 +29,8 @@ Then
 
 writes into --out the ``label<TAB>text`` files (label negative, neutral or positive) that
 DATA_SETS in scripts/train_sentiment_model.py takes from the "extra" folder. That folder is
-git-ignored: never commit or ship the texts. warehouse/sentiment_data/extra/SOURCES_extra.md
-has the licences. Files, sources (at the commits above) and label mapping:
+git-ignored: never commit or ship the texts. docs/sentiment-model.md has the licences.
+Files, sources (at the commits above) and label mapping:
 
 semeval2013_2016_en.tsv (en): datastories-semeval2017-task4
     dataset/Subtask_A/downloaded/twitter-201{3,4,5,6}*-A.tsv (the 2017 test and gold files are
