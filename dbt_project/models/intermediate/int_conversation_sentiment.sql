@@ -8,7 +8,9 @@
 --
 -- Resolved: the person had the last word after the brand replied, and it is not negative. That
 -- is, the brand replied, the conversation's last inbound message comes after the brand's first
--- reply, and its sentiment label is not negative (a message without text, which has no label,
+-- reply, and it is not negative: its label is not negative and its score is above var
+-- resolution_min_last_score (a calibrated model may call "useless 👎" neutral by a hair; a
+-- score of -0.3 still says the person left unhappy) (a message without text, which has no label,
 -- is not negative). So a person who ended angry is not resolved even when the brand wrote last
 -- (an apology nobody answered), and neither is one who never answered the reply: nothing says
 -- it worked. The inbox export's status (open / closed) does not count: closing a ticket says
@@ -101,7 +103,8 @@ summarised as (
         sum(case when phase = 'after' then 1 else 0 end) as inbound_after_reply,
         -- the person's last word, whether or not it came after a reply
         max(case when recency_rank = 1 then position end) as last_inbound_position,
-        max(case when recency_rank = 1 then sentiment_label end) as last_inbound_label
+        max(case when recency_rank = 1 then sentiment_label end) as last_inbound_label,
+        max(case when recency_rank = 1 then sentiment_score end) as last_inbound_score
     from inbound
     group by conversation_id
 )
@@ -119,7 +122,8 @@ select
         as inbound_after_reply,
     coalesce(
         summarised.last_inbound_position > reply_positions.first_reply_position
-        and coalesce(summarised.last_inbound_label, 'unlabelled') <> 'negative',
+        and coalesce(summarised.last_inbound_label, 'unlabelled') <> 'negative'
+        and coalesce(summarised.last_inbound_score, 0) > {{ var('resolution_min_last_score') }},
         false
     ) as is_resolved
 from reply_positions
