@@ -20,7 +20,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-LABELS = ("negative", "neutral", "positive")
+from analytics.sentiment_model import LABELS  # noqa: F401  (re-exported for the readers)
+
 # TweetEval's mapping.txt and the UMSAB splits number the labels alike.
 LABEL_NUMBERS = {"0": "negative", "1": "neutral", "2": "positive"}
 GERMAN_HINTS = ("sb10k", "german", "germeval", "de_")

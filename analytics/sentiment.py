@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from analytics.sentiment_model import LABELS
+
 # Codes the platforms use for "no language" (X: und, zxx, qme, qht...; Mastodon: null).
 UNDETERMINED_LANGUAGE_CODES = frozenset({"und", "zxx", "qam", "qct", "qht", "qme", "qst", "mul"})
 
@@ -167,7 +169,6 @@ class Sentiment(NamedTuple):
     p_positive: float | None = None
 
 
-LABELS = ("negative", "neutral", "positive")
 # Texts featurised at once: bounds the memory of a night's scoring, costs nothing in speed.
 BATCH_SIZE = 5_000
 

@@ -38,6 +38,9 @@ LABELS = ("negative", "neutral", "positive")
 FEATURE_VERSION = 1
 HASH_BITS = 20
 N_DENSE = 9
+# positions of the emoji valence sums among the dense features (see analyse)
+DENSE_EMOJI_POSITIVE = 2
+DENSE_EMOJI_NEGATIVE = 3
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _HANDLE = re.compile(r"@\w+")

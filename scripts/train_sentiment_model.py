@@ -41,6 +41,8 @@ from analytics.labelled_data import (  # noqa: E402
     text_key,
 )
 from analytics.sentiment_model import (  # noqa: E402
+    DENSE_EMOJI_NEGATIVE,
+    DENSE_EMOJI_POSITIVE,
     FEATURE_VERSION,
     HASH_BITS,
     Lexicon,
@@ -229,11 +231,11 @@ def train_language(lang: str, args) -> SentimentModel:
     print(f"{lang}: fitted in {time.perf_counter() - started:.0f}s")
     coefficients = classifier.coef_.T.copy()
     # Emojis: the training tweets (2013-2017) carry few of them, so their learned weights are
-    # weak; the lexicon's emoji valences get a fixed weight on top (dense features 2 and 3:
-    # tanh of the positive and negative emoji valence sums).
+    # weak; the lexicon's emoji valences get a fixed weight on top (the dense features with
+    # the tanh of the positive and negative emoji valence sums).
     dense = 2**HASH_BITS
-    coefficients[dense + 2, LABELS.index("positive")] += EMOJI_PRIOR_WEIGHT
-    coefficients[dense + 3, LABELS.index("negative")] += EMOJI_PRIOR_WEIGHT
+    coefficients[dense + DENSE_EMOJI_POSITIVE, LABELS.index("positive")] += EMOJI_PRIOR_WEIGHT
+    coefficients[dense + DENSE_EMOJI_NEGATIVE, LABELS.index("negative")] += EMOJI_PRIOR_WEIGHT
     coefficients[np.abs(coefficients) < 1e-3] = 0.0
     weights = sparse.csr_matrix(coefficients)
     model = SentimentModel(weights, classifier.intercept_, 1.0, lexicon, {})
