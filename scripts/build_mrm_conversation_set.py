@@ -9,7 +9,9 @@ Mastodon accounts and people, each with its ground-truth label) and writes, next
   public replies, direct replies) and its direct-message conversations, newest first, 40 to a
   page, linked with ``Link`` headers (``max_id`` of the page's last item) as Mastodon does;
 * ``labels.jsonl``: one line per conversation with the id fct_conversations gives it
-  (``mastodon:<id of the person's first status>``), is_mrm, lang, category, reason, traits.
+  (``mastodon:<id of the person's first status>``), is_mrm, lang, category, reason, traits
+  and batch (1 for the first 88 conversations; a later batch was written before the detector
+  changes it is to check had scored it, see README.md).
 
 Status ids are Mastodon snowflakes of their ``created_at`` (milliseconds << 16, low bits from
 the conversation key), notification and conversation ids are per-account counters. The spec is
@@ -282,6 +284,7 @@ def build(spec: dict, today: datetime) -> tuple[dict[Path, dict], list[dict]]:
             "category": conv["category"],
             "reason": conv["reason"],
             "traits": conv.get("traits", []),
+            "batch": int(conv.get("batch", 1)),
             "account": conv["account"],
             "medium": conv["medium"],
             "started_at": iso(first.created_at),

@@ -15,11 +15,15 @@ served on loopback and `rapport run` runs one night as a new user would (only Ma
 configured, its own warehouse, serving folder, Dagster instance, salt and the set's seeds via
 RAPPORT_SEEDS_DIR); marts.fct_mrm's detected MRMs (mrm_source detected or both, company row)
 are compared with labels.jsonl: precision, recall and F1 overall, per language and per
-category, then each conversation detection gets wrong with its sentiment before and at the end.
+category and per batch (the conversations were written in batches; a later batch is a held-out
+check of changes made while looking at the earlier ones), then each conversation detection gets
+wrong with its sentiment before and at the end. --batch N measures one batch only (its
+figures and errors; the night still runs on the whole set).
 
     .venv/bin/python scripts/evaluate_mrm_detection.py [--interactions 4000] [--seed 7]
     .venv/bin/python scripts/evaluate_mrm_detection.py --data DIR [--warehouse FILE]
     .venv/bin/python scripts/evaluate_mrm_detection.py --conversation-set [DIR] [--warehouse FILE]
+        [--batch N]
 """
 
 from __future__ import annotations
@@ -227,13 +231,15 @@ def run_set_night(set_dir: Path, home: Path, warehouse: Path) -> None:
         raise SystemExit(f"`rapport run` on the conversation set failed (rc {run.returncode})")
 
 
-def evaluate_set(set_dir: Path, warehouse: Path) -> dict:
-    """Compare fct_mrm's detected MRMs with the set's labels; returns the figures."""
+def evaluate_set(set_dir: Path, warehouse: Path, batch: int | None = None) -> dict:
+    """Compare fct_mrm's detected MRMs with the set's labels (those of ``batch`` only, when
+    given); returns the figures."""
     import duckdb
 
-    labels = [json.loads(line) for line in
-              (set_dir / "labels.jsonl").read_text(encoding="utf-8").splitlines()
-              if line.strip()]
+    all_labels = [json.loads(line) for line in
+                  (set_dir / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+                  if line.strip()]
+    labels = [r for r in all_labels if batch is None or r.get("batch", 1) == batch]
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         detected = {cid: rules for cid, rules in con.execute(
@@ -249,22 +255,26 @@ def evaluate_set(set_dir: Path, warehouse: Path) -> dict:
     overall = Confusion()
     per_lang: dict[str, Confusion] = defaultdict(Confusion)
     per_category: dict[str, Confusion] = defaultdict(Confusion)
+    per_batch: dict[str, Confusion] = defaultdict(Confusion)
     wrong, missing = [], []
     for label in labels:
         cid, actual = label["conversation_id"], bool(label["is_mrm"])
         if cid not in conversations:
             missing.append(label)
         predicted = cid in detected
-        for confusion in (overall, per_lang[label["lang"]], per_category[label["category"]]):
+        batch_of = label.get("batch", 1)
+        for confusion in (overall, per_lang[label["lang"]], per_category[label["category"]],
+                          per_batch[f"{batch_of} all"], per_batch[f"{batch_of} {label['lang']}"]):
             confusion.add(predicted, actual)
         if predicted != actual:
             wrong.append((label, conversations.get(cid), detected.get(cid)))
     return {"conversations": len(labels), "true_mrms": sum(bool(r["is_mrm"]) for r in labels),
             "overall": overall, "per_lang": dict(sorted(per_lang.items())),
-            "per_category": dict(sorted(per_category.items())), "wrong": wrong,
+            "per_category": dict(sorted(per_category.items())),
+            "per_batch": dict(sorted(per_batch.items())), "wrong": wrong,
             "missing": missing,
             "unlabelled_detections": sorted(set(detected) - {r["conversation_id"]
-                                                             for r in labels})}
+                                                             for r in all_labels})}
 
 
 def _score(value: float | None) -> str:
@@ -280,6 +290,8 @@ def print_set_report(figures: dict) -> None:
     rows = [("overall", figures["overall"])]
     rows += [(f"  lang {lang}", c) for lang, c in figures["per_lang"].items()]
     rows += [(f"  category {cat}", c) for cat, c in figures["per_category"].items()]
+    if len({key.split()[0] for key in figures["per_batch"]}) > 1:
+        rows += [(f"  batch {key}", c) for key, c in figures["per_batch"].items()]
     for name, c in rows:
         n = c.tp + c.fp + c.fn + c.tn
         print(f"{name:36} {n:4} {c.tp + c.fn:4} {c.tp:4} {c.fp:4} {c.fn:4} "
@@ -310,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                         metavar="DIR",
                         help="evaluate on the labelled conversation set instead of the demo "
                              f"(default DIR: {CONVERSATION_SET.relative_to(REPO_ROOT)})")
+    parser.add_argument("--batch", type=int,
+                        help="with --conversation-set: measure only this batch of the set")
     args = parser.parse_args(argv)
 
     if args.conversation_set is not None:
@@ -319,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
                          else Path(scratch) / "warehouse" / "rapport.duckdb")
             warehouse.parent.mkdir(parents=True, exist_ok=True)
             run_set_night(set_dir, Path(scratch), warehouse)
-            print_set_report(evaluate_set(set_dir, warehouse))
+            print_set_report(evaluate_set(set_dir, warehouse, args.batch))
         return 0
 
     with tempfile.TemporaryDirectory(prefix="rapport-mrm-eval-") as scratch:
