@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -36,15 +37,29 @@ DEFAULT_TEXTS = (REPO.parent / "shared" / "data" / "sentiment" / "en_tweeteval_v
                  REPO.parent / "shared" / "data" / "sentiment" / "de_sb10k_umsab")
 
 
-def _dbt(args: list[str], warehouse: Path, scratch: Path) -> float:
+class Run(NamedTuple):
+    """One dbt process: wall seconds, CPU seconds (user + system) and peak RSS in MB."""
+
+    wall: float
+    cpu: float
+    peak_mb: float
+
+
+def _dbt(args: list[str], warehouse: Path, scratch: Path) -> Run:
+    """Run dbt in a child process; its CPU time and peak RSS come from wait4's rusage, so
+    they count that process only, not this one or the other users of a shared machine."""
     started = time.perf_counter()
-    subprocess.run(
+    process = subprocess.Popen(
         [str(Path(sys.executable).parent / "dbt"), *args, "--profiles-dir", ".",
          "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs"),
          "--quiet"],
-        cwd=REPO / "dbt_project", env={**os.environ, "RAPPORT_WAREHOUSE": str(warehouse)},
-        check=True)
-    return time.perf_counter() - started
+        cwd=REPO / "dbt_project", env={**os.environ, "RAPPORT_WAREHOUSE": str(warehouse)})
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, process.args)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         _dbt(["seed", "--select", "sentiment_lexicon_overrides"], warehouse, scratch)
         startup = _dbt(["run", "--select", "sentiment_lexicon_overrides", "--empty"],
                        warehouse, scratch)
-        wall = _dbt(["run", "--select", "int_message_sentiment", "--full-refresh"],
+        run = _dbt(["run", "--select", "int_message_sentiment", "--full-refresh"],
                     warehouse, scratch)
         con = duckdb.connect(str(warehouse), read_only=True)
         (scored,) = con.execute(
@@ -84,10 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{scored} of {args.messages} messages scored")
     print(f"messages {args.messages:,} (language field on {args.lang_share:.0%}), "
           f"texts from {len(pool):,} distinct lines")
-    print(f"dbt run int_message_sentiment: {wall:.1f} s wall; dbt start-up {startup:.1f} s")
-    print(f"throughput: {args.messages / wall:,.0f} msg/s including dbt, "
-          f"{args.messages / max(wall - startup, 1e-9):,.0f} msg/s without its start-up "
-          "(one thread)")
+    n = args.messages
+    print(f"dbt run int_message_sentiment: {run.wall:.1f} s wall, {run.cpu:.1f} CPU-s, "
+          f"peak RSS {run.peak_mb:,.0f} MB; dbt start-up (empty run) {startup.wall:.1f} s "
+          f"wall, {startup.cpu:.1f} CPU-s, peak RSS {startup.peak_mb:,.0f} MB")
+    print(f"per CPU-second: {n / run.cpu:,.0f} msg including dbt, "
+          f"{n / max(run.cpu - startup.cpu, 1e-9):,.0f} msg without its start-up")
+    print(f"per wall second: {n / run.wall:,.0f} msg/s including dbt, "
+          f"{n / max(run.wall - startup.wall, 1e-9):,.0f} msg/s without its start-up")
     return 0
 
 
