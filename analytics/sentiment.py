@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from analytics.sentiment_model import LABELS
 
 # Codes the platforms use for "no language" (X: und, zxx, qme, qht...; Mastodon: null).
@@ -43,6 +45,7 @@ DEFAULT_DETECT_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "tr"
 DEFAULT_MIN_LETTERS_TO_DETECT = 3
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise_language_code(code: str | None) -> str | None:
     """Return the primary ISO 639-1 subtag of a platform language code, or None if unknown.
 
@@ -118,7 +121,7 @@ def model_for(lang: str | None, overrides: tuple[tuple[str, float], ...] = ()):
     model = _model("de" if lang == "de" else "en")
     if not overrides:
         return model
-    from analytics.sentiment_model import Lexicon, SentimentModel
+    from analytics.sentiment_model import Lexicon
 
     words, emojis = dict(model.lexicon.words), dict(model.lexicon.emojis)
     for token, valence in overrides:
@@ -127,8 +130,7 @@ def model_for(lang: str | None, overrides: tuple[tuple[str, float], ...] = ()):
             emojis[key] = valence
         else:
             words[key] = valence
-    return SentimentModel(model.weights, model.intercept, model.temperature,
-                          Lexicon(words, emojis), model.card)
+    return model.with_lexicon(Lexicon(words, emojis))
 
 
 def probabilities(texts: Sequence[str], lang: str | None,
@@ -173,27 +175,60 @@ class Sentiment(NamedTuple):
 BATCH_SIZE = 5_000
 
 
+class ScoredMessages(NamedTuple):
+    """Messages scored as arrays: each one's language, and the (n, 3) probabilities of
+    negative, neutral, positive (NaN for a message without text)."""
+
+    langs: list[str | None]
+    probabilities: np.ndarray
+
+    @property
+    def has_text(self) -> np.ndarray:
+        return ~np.isnan(self.probabilities[:, 0])
+
+    @property
+    def scores(self) -> np.ndarray:
+        """P(positive) - P(negative) (NaN without text)."""
+        return self.probabilities[:, 2] - self.probabilities[:, 0]
+
+    @property
+    def label_indexes(self) -> np.ndarray:
+        """Index in LABELS of the most probable label (the first of equals; 0 without text)."""
+        return np.argmax(np.nan_to_num(self.probabilities, nan=0.0), axis=1)
+
+
+def score_message_arrays(texts: Sequence[str | None], platform_langs: Sequence[str | None],
+                         settings: SentimentSettings) -> ScoredMessages:
+    """Language and probabilities of each message, as arrays (the warehouse's path: no
+    object per message); scored in batches of BATCH_SIZE per model."""
+    detect, min_letters = settings.detect_languages, settings.min_letters_to_detect
+    langs = [normalise_language_code(platform_lang) or detect_language(text, detect, min_letters)
+             for text, platform_lang in zip(texts, platform_langs, strict=True)]
+    probabilities = np.full((len(texts), 3), np.nan)
+    batches: dict[str, list[int]] = {"en": [], "de": []}
+    for index, (text, lang) in enumerate(zip(texts, langs, strict=True)):
+        if text is not None and text.strip():
+            batches["de" if lang == "de" else "en"].append(index)
+    for model_lang, all_indexes in batches.items():
+        for start in range(0, len(all_indexes), BATCH_SIZE):
+            indexes = all_indexes[start:start + BATCH_SIZE]
+            probabilities[indexes] = model_for(model_lang, settings.overrides).probabilities(
+                [texts[i] for i in indexes])
+    return ScoredMessages(langs, probabilities)
+
+
 def score_messages(texts: Sequence[str | None], platform_langs: Sequence[str | None],
                    settings: SentimentSettings) -> list[Sentiment]:
     """Language, score, label and probabilities of each message, as int_message_sentiment
     stores them; messages are scored in one batch per model."""
-    langs = [resolve_language(platform_lang, text, settings.detect_languages,
-                              settings.min_letters_to_detect)
-             for text, platform_lang in zip(texts, platform_langs, strict=True)]
-    results: list[Sentiment] = [Sentiment(lang, None, None) for lang in langs]
-    batches: dict[str, list[int]] = {}
-    for index, (text, lang) in enumerate(zip(texts, langs, strict=True)):
-        if text is not None and text.strip():
-            batches.setdefault("de" if lang == "de" else "en", []).append(index)
-    for model_lang, all_indexes in batches.items():
-        for start in range(0, len(all_indexes), BATCH_SIZE):
-            indexes = all_indexes[start:start + BATCH_SIZE]
-            scored = probabilities([texts[i] for i in indexes], model_lang, settings.overrides)
-            for index, (negative, neutral, positive) in zip(indexes, scored.tolist(),
-                                                            strict=True):
-                label = LABELS[max(range(3), key=(negative, neutral, positive).__getitem__)]
-                results[index] = Sentiment(langs[index], positive - negative, label,
-                                           negative, neutral, positive)
+    scored = score_message_arrays(texts, platform_langs, settings)
+    labels = scored.label_indexes.tolist()
+    results = []
+    for lang, has_text, (negative, neutral, positive), label in zip(
+            scored.langs, scored.has_text.tolist(), scored.probabilities.tolist(), labels,
+            strict=True):
+        results.append(Sentiment(lang, positive - negative, LABELS[label], negative, neutral,
+                                 positive) if has_text else Sentiment(lang, None, None))
     return results
 
 
@@ -213,15 +248,69 @@ def is_courtesy_only(text: str | None, courtesy_words: frozenset[str]) -> bool |
     @handles are no words; a text of emojis only ("🙏❤️") is not courtesy but feeling."""
     if text is None or not text.strip():
         return None
-    words = _WORD.findall(_COURTESY_NOISE.sub(" ", text.lower()))
-    return bool(words) and all(word in courtesy_words for word in words)
+    lowered = text.lower()
+    if "@" in lowered or "http" in lowered or "www" in lowered:
+        lowered = _COURTESY_NOISE.sub(" ", lowered)
+    words = _WORD.findall(lowered)
+    return bool(words) and courtesy_words.issuperset(words)
+
+
+class _Markers(NamedTuple):
+    pattern: re.Pattern
+    # each marker alone with the literal (folded as _fold folds a text) every match of it
+    # contains; None when some marker has none or must not be searched alone (a group
+    # reference: groups are numbered across the joined pattern), then every text is searched
+    # with the whole pattern
+    alone: tuple[tuple[str, re.Pattern], ...] | None
+
+
+# Characters that a case-insensitive ASCII letter of a pattern matches besides A-Z (Python's
+# re: the dotted and dotless i, the long s, the Kelvin sign), as that letter.
+_FOLD_SPECIAL = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+_SPECIAL = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _fold(text: str) -> str:
+    """The text with every character a case-insensitive ASCII letter matches as that letter
+    (and other characters lower-cased: more literal hits, never fewer)."""
+    if not text.isascii() and _SPECIAL.search(text):
+        text = text.translate(_FOLD_SPECIAL)
+    return text.lower()
+
+
+def _required_literal(marker: str) -> str | None:
+    """The longest run of ASCII literals at the top level of a marker (every match contains
+    it), lower-cased; None when there is none, the marker refers to a group or cannot be read
+    alone."""
+    try:
+        from re import _parser  # the parser re compiles with (Python 3.11+)
+
+        parsed = _parser.parse(marker, re.IGNORECASE)
+    except Exception:  # any doubt: no shortcut
+        return None
+    if re.search(r"\\[1-9]|\(\?P=|\(\?\(", marker):
+        return None
+    best, run = "", []
+    for op, argument in [*parsed.data, (None, None)]:
+        if op is _parser.LITERAL and argument < 128:
+            run.append(chr(argument).lower())
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+    return best or None
 
 
 @functools.lru_cache(maxsize=64)
-def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern | None:
+def _marker_pattern(markers: tuple[str, ...]) -> _Markers | None:
     if not markers:
         return None
-    return re.compile("|".join(f"(?:{marker})" for marker in markers), re.IGNORECASE)
+    pattern = re.compile("|".join(f"(?:{marker})" for marker in markers), re.IGNORECASE)
+    literals = [_required_literal(marker) for marker in markers]
+    alone = None if None in literals else tuple(
+        (literal, re.compile(marker, re.IGNORECASE))
+        for literal, marker in zip(literals, markers, strict=True))
+    return _Markers(pattern, alone)
 
 
 def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
@@ -229,8 +318,16 @@ def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
     dbt vars mrm_churn_markers / mrm_retention_markers); None without text."""
     if text is None or not text.strip():
         return None
-    pattern = _marker_pattern(markers)
-    return bool(pattern and pattern.search(text))
+    compiled = _marker_pattern(markers)
+    if compiled is None:
+        return False
+    if compiled.alone is None:
+        return bool(compiled.pattern.search(text))
+    # The joined pattern matches where one marker does. A marker is searched only in a text
+    # holding its literal: most texts hold none, and one marker alone is searched fast.
+    folded = _fold(text)
+    return any(literal in folded and pattern.search(text) is not None
+               for literal, pattern in compiled.alone)
 
 
 def settings_from_vars(dbt_vars: Mapping[str, Any],

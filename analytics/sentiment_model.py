@@ -65,9 +65,24 @@ NEGATORS = frozenset({
 
 def normalise(text: str) -> str:
     """Links and @handles folded to one token each, letter runs of three or more to two."""
-    text = _URL.sub(" httpurl ", text)
-    text = _HANDLE.sub(" @user ", text)
-    text = _EMOJI_NOISE.sub("", text)
+    return _normalise(text, None)
+
+
+def _normalise(text: str, stretched: int | None) -> str:
+    """normalise(); `stretched`, when known, is the number of letter runs in `text`."""
+    # A pattern that cannot match is skipped (a link needs "http" or "www", a handle "@",
+    # skin tones and joiners are not ASCII); most of the speed of this function on a night.
+    if "http" in text or "www" in text:
+        text = _URL.sub(" httpurl ", text)
+    if "@" in text:
+        text = _HANDLE.sub(" @user ", text)
+    removed = 0
+    if not text.isascii():
+        text, removed = _EMOJI_NOISE.subn("", text)
+    # links and handles become words between spaces, so only removed noise can make a new
+    # letter run ("aa\ufe0fa")
+    if stretched == 0 and not removed:
+        return text
     return _STRETCH.sub(r"\1\1", text)
 
 
@@ -76,16 +91,24 @@ def tokens(text: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(text)]
 
 
-def _bucket(feature: str) -> int:
+@functools.cache
+def _murmurhash():
     from sklearn.utils import murmurhash3_32
 
-    return murmurhash3_32(feature, positive=True) & _BUCKET_MASK
+    return murmurhash3_32
+
+
+def _bucket(feature: str) -> int:
+    return _murmurhash()(feature, positive=True) & _BUCKET_MASK
 
 
 _BUCKET_MASK = 2**HASH_BITS - 1
+_CAPITAL_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
+# an ASCII word in capitals has three capitals in a row
+_THREE_CAPITALS = re.compile("[A-Z]{3}")
 
 
-@functools.lru_cache(maxsize=500_000)
+@functools.lru_cache(maxsize=100_000)
 def _word_buckets(word: str) -> tuple[int, ...]:
     """Buckets of a word: the word itself and, for words of letters, its character 3-5-grams."""
     buckets = [_bucket("w" + word)]
@@ -99,11 +122,6 @@ def _word_buckets(word: str) -> tuple[int, ...]:
     return tuple(buckets)
 
 
-@functools.lru_cache(maxsize=500_000)
-def _bigram_bucket(first: str, second: str) -> int:
-    return _bucket(f"b{first} {second}")
-
-
 @dataclass(frozen=True)
 class Lexicon:
     """Word valences (any scale; summed as given) and emoji valences."""
@@ -112,64 +130,179 @@ class Lexicon:
     emojis: dict[str, float]
 
 
+# What a token is to analyse(): its role, its word(s) and buckets, its lexicon valences.
+_CLAUSE, _NEGATOR, _WORD = 0, 1, 2
+# Entries the per-lexicon caches hold before they start over (bounds memory on long nights).
+_CACHE_ENTRIES = 200_000
+
+
+class _Analyser:
+    """analyse() for one lexicon, fast: what a token means (role, word, buckets, valences) is
+    worked out once per distinct token and kept, and so is each bigram's bucket. Lexicons are
+    not changed after they are built (model_for builds a new one for overrides), so the caches
+    stay right."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self._tokens: dict[str, list] = {}
+        self._bigrams: dict[tuple[str, str], int] = {}
+        self._lengths = [_bucket(f"n{size}") for size in range(11)]
+
+    def _token(self, raw_token: str) -> list:
+        """[role, word, buckets (an array), negated buckets (filled when first needed), word
+        valence, emoji valence] of a token as the tokeniser found it (before lower-casing)."""
+        if len(self._tokens) >= _CACHE_ENTRIES:
+            self._tokens.clear()
+        token = raw_token.lower()
+        if token in _CLAUSE_END or token[0] in "!?":
+            info = [_CLAUSE, token[:2], _bucket_array(token[:2]), None, None, None]
+        else:
+            bare = token.replace("'", "").replace("’", "")
+            if bare in NEGATORS or bare.endswith("nt") and token.endswith(("n't", "n’t")):
+                info = [_NEGATOR, bare, _bucket_array(bare), None, None, None]
+            else:
+                word = token.lstrip("#") or token
+                valence = self.lexicon.words.get(word)
+                emoji_valence = (self.lexicon.emojis.get(token)
+                                 if valence is None and len(token) <= 2 else None)
+                info = [_WORD, word, _bucket_array(word), None, valence, emoji_valence]
+        self._tokens[raw_token] = info
+        return info
+
+    def _bigram(self, pair: tuple[str, str]) -> int:
+        if len(self._bigrams) >= _CACHE_ENTRIES:
+            self._bigrams.clear()
+        bucket = self._bigrams[pair] = _bucket(f"b{pair[0]} {pair[1]}")
+        return bucket
+
+    def analyse(self, text: str) -> tuple[list[np.ndarray], list[int], int, list[float]]:
+        """The buckets of the text as analyse() gives them: an array per word, the bigrams'
+        buckets, the length bucket; and its dense features."""
+        stretched = len(_STRETCH.findall(text))
+        raw = _normalise(text, stretched)
+        if raw.isascii() and not _THREE_CAPITALS.search(raw):
+            capitals = 0
+        else:
+            capitals = sum(1 for word in _CAPITAL_WORD.findall(raw) if word.isupper())
+        infos = list(map(self._tokens.get, _TOKEN.findall(raw)))
+        if None in infos:
+            infos = [info or self._token(raw_token)
+                     for info, raw_token in zip(infos, _TOKEN.findall(raw), strict=True)]
+        groups: list[np.ndarray] = []
+        words: list[str] = []
+        positive = negative = 0.0
+        emoji_positive = emoji_negative = 0.0
+        negated = False
+        for info in infos:
+            role, word, buckets, negated_buckets, valence, emoji_valence = info
+            if role != _WORD:
+                negated = role == _NEGATOR
+            elif negated:
+                if valence is not None:
+                    valence = -0.5 * valence
+                    if valence > 0:
+                        positive += valence
+                    else:
+                        negative -= valence
+                elif emoji_valence is not None:
+                    if emoji_valence > 0:
+                        emoji_positive += emoji_valence
+                    else:
+                        emoji_negative -= emoji_valence
+                if negated_buckets is None:
+                    negated_buckets = info[3] = _bucket_array(word + "~")
+                word, buckets = word + "~", negated_buckets
+            elif valence is not None:
+                if valence > 0:
+                    positive += valence
+                else:
+                    negative -= valence
+            elif emoji_valence is not None:
+                if emoji_valence > 0:
+                    emoji_positive += emoji_valence
+                else:
+                    emoji_negative -= emoji_valence
+            words.append(word)
+            groups.append(buckets)
+        pairs = list(zip(words, words[1:], strict=False))
+        bigrams = list(map(self._bigrams.get, pairs))
+        if None in bigrams:
+            bigrams = [bucket if bucket is not None else self._bigram(pair)
+                       for bucket, pair in zip(bigrams, pairs, strict=True)]
+        # length: a long text with a link is more often a neutral news item than a short post
+        length = self._lengths[min(len(words) // 8, 10)]
+        dense = [
+            math.tanh(positive / 4.0),
+            math.tanh(negative / 4.0),
+            math.tanh(emoji_positive / 4.0),
+            math.tanh(emoji_negative / 4.0),
+            min(raw.count("!"), 3) / 3.0,
+            min(raw.count("?"), 3) / 3.0,
+            min(capitals, 3) / 3.0,
+            min(stretched, 2) / 2.0,
+            # praise and complaint words in one post: mixed feelings or sarcasm ("Brilliant,
+            # the machine ate my note")
+            math.tanh(min(positive, negative) / 2.0),
+        ]
+        return groups, bigrams, length, dense
+
+    def hashed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The texts' distinct buckets, row after row, sorted within a row (indptr, indices),
+        and their dense features (len(texts), N_DENSE)."""
+        n = len(texts)
+        word_arrays: list[np.ndarray] = []
+        words_per_row = np.empty(n, dtype=np.int64)
+        bigrams: list[int] = []
+        bigrams_per_row = np.empty(n, dtype=np.int64)
+        lengths = np.empty(n, dtype=np.int64)
+        dense = []
+        for row, text in enumerate(texts):
+            groups, row_bigrams, lengths[row], values = self.analyse(text)
+            word_arrays.extend(groups)
+            words_per_row[row] = len(groups)
+            bigrams.extend(row_bigrams)
+            bigrams_per_row[row] = len(row_bigrams)
+            dense.append(values)
+        # one key per (row, bucket), sorted: duplicates side by side, rows in order
+        rows = np.arange(n, dtype=np.int64)
+        word_rows = np.repeat(np.repeat(rows, words_per_row),
+                              np.fromiter(map(len, word_arrays), dtype=np.int64,
+                                          count=len(word_arrays)))
+        keys = np.concatenate([
+            (word_rows << HASH_BITS) | np.concatenate([*word_arrays, np.empty(0, np.int64)]),
+            (np.repeat(rows, bigrams_per_row) << HASH_BITS)
+            | np.array(bigrams, dtype=np.int64),
+            (rows << HASH_BITS) | lengths,
+        ])
+        keys.sort()
+        distinct = np.ones(len(keys), dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=distinct[1:])
+        keys = keys[distinct]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(keys >> HASH_BITS, minlength=n), out=indptr[1:])
+        return (indptr, (keys & _BUCKET_MASK).astype(np.int32),
+                np.array(dense, dtype=np.float64).reshape(n, N_DENSE))
+
+
+def _bucket_array(word: str) -> np.ndarray:
+    return np.array(_word_buckets(word), dtype=np.int64)
+
+
 def analyse(text: str, lexicon: Lexicon) -> tuple[list[int], list[float]]:
     """The hash buckets of the text's words, n-grams and bigrams, and its dense features."""
-    raw = normalise(text)
-    stretched = len(_STRETCH.findall(text))
-    capitals = sum(1 for word in re.findall(r"\b[^\W\d_]{3,}\b", raw) if word.isupper())
-    buckets: list[int] = []
-    words: list[str] = []
-    positive = negative = 0.0
-    emoji_positive = emoji_negative = 0.0
-    negated = False
-    for token in tokens(raw):
-        if token in _CLAUSE_END or token[0] in "!?":
-            negated = False
-            words.append(token[:2])
-            continue
-        bare = token.replace("'", "").replace("’", "")
-        if bare in NEGATORS or bare.endswith("nt") and token.endswith(("n't", "n’t")):
-            negated = True
-            words.append(bare)
-            continue
-        word = token.lstrip("#") or token
-        valence = lexicon.words.get(word)
-        if valence is None and len(token) <= 2:
-            valence = lexicon.emojis.get(token)
-            if valence is not None:
-                if valence > 0:
-                    emoji_positive += valence
-                else:
-                    emoji_negative -= valence
-                valence = None
-        if valence is not None:
-            if negated:
-                valence = -0.5 * valence
-            if valence > 0:
-                positive += valence
-            else:
-                negative -= valence
-        words.append(word + "~" if negated else word)
-    for word in words:
-        buckets.extend(_word_buckets(word))
-    buckets.extend(_bigram_bucket(first, second)
-                   for first, second in zip(words, words[1:], strict=False))
-    # length: a long text with a link is more often a neutral news item than a short post
-    buckets.append(_bucket(f"n{min(len(words) // 8, 10)}"))
-    dense = [
-        math.tanh(positive / 4.0),
-        math.tanh(negative / 4.0),
-        math.tanh(emoji_positive / 4.0),
-        math.tanh(emoji_negative / 4.0),
-        min(raw.count("!"), 3) / 3.0,
-        min(raw.count("?"), 3) / 3.0,
-        min(capitals, 3) / 3.0,
-        min(stretched, 2) / 2.0,
-        # praise and complaint words in one post: mixed feelings or sarcasm ("Brilliant, the
-        # machine ate my note")
-        math.tanh(min(positive, negative) / 2.0),
-    ]
-    return buckets, dense
+    groups, bigrams, length, dense = _Analyser(lexicon).analyse(text)
+    return [bucket for group in groups for bucket in group.tolist()] + bigrams + [length], dense
+
+
+def _hashed_matrix(indptr: np.ndarray, indices: np.ndarray):
+    """Binary hashed features, each row L2-normalised (scipy CSR, rows as given)."""
+    import scipy.sparse as sparse
+
+    counts = np.diff(indptr)
+    row_norms = np.sqrt(counts.astype(np.float64))
+    row_norms[row_norms == 0] = 1.0
+    data = np.repeat(1.0 / row_norms, counts)
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(counts), 2**HASH_BITS))
 
 
 def featurise(texts: Sequence[str], lexicon: Lexicon):
@@ -177,22 +310,10 @@ def featurise(texts: Sequence[str], lexicon: Lexicon):
     the dense features."""
     import scipy.sparse as sparse
 
-    analysed = [analyse(text, lexicon) for text in texts]
-    lengths = np.fromiter((len(buckets) for buckets, _ in analysed), dtype=np.int64,
-                          count=len(analysed))
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    indices = np.fromiter((bucket for buckets, _ in analysed for bucket in buckets),
-                          dtype=np.int32, count=int(indptr[-1]))
-    hashed = sparse.csr_matrix((np.ones(len(indices)), indices, indptr),
-                               shape=(len(analysed), 2**HASH_BITS))
-    hashed.sum_duplicates()
-    hashed.data[:] = 1.0
-    row_norms = np.sqrt(np.diff(hashed.indptr).astype(np.float64))
-    row_norms[row_norms == 0] = 1.0
-    hashed.data /= np.repeat(row_norms, np.diff(hashed.indptr))
-    dense = sparse.csr_matrix(np.array([values for _, values in analysed], dtype=np.float64)
-                              .reshape(len(analysed), N_DENSE))
-    return sparse.hstack([hashed, dense], format="csr")
+    indptr, indices, dense = _Analyser(lexicon).hashed(texts)
+    hashed = _hashed_matrix(indptr, indices)
+    hashed.has_sorted_indices = True
+    return sparse.hstack([hashed, sparse.csr_matrix(dense)], format="csr")
 
 
 # Emojis VADER gives no valence (its English descriptions carry no sentiment word) that carry
@@ -215,12 +336,21 @@ def emoticons() -> dict[str, float]:
             if not token.replace("'", "").isalnum()}
 
 
+# An ASCII letter that starts a token of letters (no letter or apostrophe before it) and
+# cannot belong to an emoticon (":D", ":p", ":o"): the token is a word, so the text has one.
+# Most texts have one; finding it spares them the tokenising below.
+_WORD_START = re.compile(r"(?<![^\W\d_])(?<!['’])[a-ce-nq-zA-CE-NQ-Z]")
+
+
 def emoji_only_compound(text: str, lexicon: Lexicon) -> float | None:
     """For a text without words (only emojis, emoticons, punctuation): VADER's normalised sum
     of the valences the lexicon gives its emojis and emoticons, in [-1, 1]; None when the text
     has a word or no such sign. A trained model has seen too few such messages ("🙏❤️",
     "👍👍") to score them; the lexicon knows them."""
-    raw = _EMOJI_NOISE.sub("", _HANDLE.sub(" ", _URL.sub(" ", text)))
+    raw = _URL.sub(" ", text) if "http" in text or "www" in text else text
+    raw = _EMOJI_NOISE.sub("", _HANDLE.sub(" ", raw) if "@" in raw else raw)
+    if _WORD_START.search(raw):
+        return None
     total, found = 0.0, False
     for token in tokens(raw):
         if token[0].isalpha() or token[0] == "#":
@@ -260,16 +390,41 @@ class SentimentModel:
     def __init__(self, weights, intercept, temperature: float, lexicon: Lexicon,
                  card: dict) -> None:
         self.weights = weights  # CSR, (n_features, 3): what is saved
-        # dense for scoring: a sparse row times a dense matrix is one pass over the row
-        self._dense_weights = np.asarray(weights.toarray(), dtype=np.float64)
         self.intercept = np.asarray(intercept, dtype=np.float64)
         self.temperature = float(temperature)
         self.lexicon = lexicon
         self.card = card
+        self._dense_weights: np.ndarray | None = None
+        self._analyser: _Analyser | None = None
+
+    def with_lexicon(self, lexicon: Lexicon) -> SentimentModel:
+        """The same model with another lexicon (overrides), sharing the weights in memory."""
+        model = SentimentModel(self.weights, self.intercept, self.temperature, lexicon,
+                               self.card)
+        model._dense_weights = self._weights_for_scoring()
+        return model
+
+    def _weights_for_scoring(self) -> np.ndarray:
+        # dense for scoring: a sparse row times a dense matrix is one pass over the row
+        if self._dense_weights is None:
+            self._dense_weights = np.asarray(self.weights.toarray(), dtype=np.float64)
+        return self._dense_weights
+
+    def _analyser_for_lexicon(self) -> _Analyser:
+        if self._analyser is None or self._analyser.lexicon is not self.lexicon:
+            self._analyser = _Analyser(self.lexicon)
+        return self._analyser
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
-        features = featurise(texts, self.lexicon)
-        return np.asarray(features @ self._dense_weights) + self.intercept
+        indptr, indices, dense = self._analyser_for_lexicon().hashed(texts)
+        weights = self._weights_for_scoring()
+        logits = np.asarray(_hashed_matrix(indptr, indices) @ weights[:2**HASH_BITS])
+        # the dense features added one by one, as the product of featurise()'s matrix adds
+        # them: a row's logits do not depend on the other rows of its batch (a BLAS product
+        # might sum in another order for another batch shape)
+        for position in range(N_DENSE):
+            logits += dense[:, position, None] * weights[2**HASH_BITS + position]
+        return logits + self.intercept
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), 3) calibrated probabilities of negative, neutral, positive."""

@@ -5,14 +5,23 @@ The scoring itself (language, score, label) is analytics.sentiment, the module
 
 Configuration comes from dbt vars, passed in through the model config in _intermediate.yml
 (Python models cannot call var() themselves), and from the sentiment_lexicon_overrides seed.
+
+The messages stream through in Arrow record batches of READ_BATCH_ROWS: the model returns a
+RecordBatchReader that dbt-duckdb writes into the table as it reads it, so memory stays the
+same for a night of any size, and columns go from NumPy arrays to Arrow without a Python
+object per message and value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy as np
 import pyarrow as pa
 
 from analytics import sentiment
 from analytics.sentiment import SentimentSettings, settings_from_vars
+from analytics.sentiment_model import LABELS
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -28,6 +37,47 @@ OUTPUT_SCHEMA = pa.schema(
         ("is_retention_statement", pa.bool_()),
     ]
 )
+# Messages read, scored and written at once.
+READ_BATCH_ROWS = 50_000
+_LABELS = np.array(LABELS, dtype=object)
+
+
+def score_batch(
+    message_keys: pa.Array,
+    texts: list[str | None],
+    platform_langs: list[str | None],
+    settings: SentimentSettings,
+    courtesy_words: frozenset[str] = frozenset(),
+    churn_markers: tuple[str, ...] = (),
+    retention_markers: tuple[str, ...] = (),
+) -> pa.RecordBatch:
+    """Score a batch of messages; returns a record batch in OUTPUT_SCHEMA, one row per input."""
+    scored = sentiment.score_message_arrays(texts, platform_langs, settings)
+    no_text = ~scored.has_text
+    probabilities = scored.probabilities
+
+    def floats(values: np.ndarray) -> pa.Array:
+        return pa.array(np.ascontiguousarray(values), pa.float64(), mask=no_text)
+
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(message_keys, pa.string()) if not isinstance(message_keys, pa.Array)
+            else message_keys.cast(pa.string()),
+            pa.array(scored.langs, pa.string()),
+            floats(scored.scores),
+            pa.array(_LABELS[scored.label_indexes], pa.string(), mask=no_text),
+            floats(probabilities[:, 0]),
+            floats(probabilities[:, 1]),
+            floats(probabilities[:, 2]),
+            pa.array([sentiment.is_courtesy_only(text, courtesy_words) for text in texts],
+                     pa.bool_()),
+            pa.array([sentiment.matches_marker(text, churn_markers) for text in texts],
+                     pa.bool_()),
+            pa.array([sentiment.matches_marker(text, retention_markers) for text in texts],
+                     pa.bool_()),
+        ],
+        schema=OUTPUT_SCHEMA,
+    )
 
 
 def score_messages(
@@ -39,27 +89,22 @@ def score_messages(
     churn_markers: tuple[str, ...] = (),
     retention_markers: tuple[str, ...] = (),
 ) -> pa.Table:
-    """Score a batch of messages; returns a table in OUTPUT_SCHEMA, one row per input."""
-    settings = settings or SentimentSettings()
-    scored = sentiment.score_messages(texts, platform_langs, settings)
-    return pa.table(
-        {
-            "message_key": message_keys,
-            "lang": [s.lang for s in scored],
-            "sentiment_score": [s.score for s in scored],
-            "sentiment_label": [s.label for s in scored],
-            "p_negative": [s.p_negative for s in scored],
-            "p_neutral": [s.p_neutral for s in scored],
-            "p_positive": [s.p_positive for s in scored],
-            "is_courtesy_only": [sentiment.is_courtesy_only(text, courtesy_words)
-                                 for text in texts],
-            "is_churn_announcement": [sentiment.matches_marker(text, churn_markers)
-                                      for text in texts],
-            "is_retention_statement": [sentiment.matches_marker(text, retention_markers)
-                                       for text in texts],
-        },
-        schema=OUTPUT_SCHEMA,
-    )
+    """Score messages given as lists; returns a table in OUTPUT_SCHEMA, one row per input."""
+    return pa.Table.from_batches([score_batch(
+        pa.array(message_keys, pa.string()), texts, platform_langs,
+        settings or SentimentSettings(), courtesy_words, churn_markers, retention_markers)])
+
+
+def score_reader(batches: Iterator[pa.RecordBatch], settings: SentimentSettings,
+                 courtesy_words: frozenset[str], churn_markers: tuple[str, ...],
+                 retention_markers: tuple[str, ...]) -> pa.RecordBatchReader:
+    """The scored rows of record batches with columns message_key, text and lang, as a
+    reader that scores each batch when it is read."""
+    return pa.RecordBatchReader.from_batches(OUTPUT_SCHEMA, (
+        score_batch(batch.column("message_key"), batch.column("text").to_pylist(),
+                    batch.column("lang").to_pylist(), settings, courtesy_words,
+                    churn_markers, retention_markers)
+        for batch in batches))
 
 
 def model(dbt, session):
@@ -69,7 +114,6 @@ def model(dbt, session):
     if dbt.is_incremental:
         # Scored once: a message already in this table is never scored again.
         messages = messages.filter(f"message_key not in (select message_key from {dbt.this})")
-    batch = messages.order("message_key").fetch_arrow_table()
     overrides = dbt.ref("sentiment_lexicon_overrides").fetch_arrow_table().to_pylist()
     # dbt hands a Python model only the config keys its source reads with a literal
     # dbt.config.get("..."): one call per var, never a loop or a passed-on dbt.config.get.
@@ -80,10 +124,11 @@ def model(dbt, session):
     courtesy_words = dbt.config.get("mrm_courtesy_words")
     churn_markers = dbt.config.get("mrm_churn_markers")
     retention_markers = dbt.config.get("mrm_retention_markers")
-    return score_messages(
-        batch.column("message_key").to_pylist(),
-        batch.column("text").to_pylist(),
-        batch.column("lang").to_pylist(),
+    # Last, after every other query: the connection serves nothing else while it streams.
+    # dbt-duckdb writes the returned reader through a cursor of its own.
+    batches = messages.order("message_key").to_arrow_reader(READ_BATCH_ROWS)
+    return score_reader(
+        batches,
         settings_from_vars(dbt_vars, overrides),
         frozenset(str(word).lower() for word in courtesy_words or ()),
         tuple(str(marker) for marker in churn_markers or ()),
