@@ -262,6 +262,7 @@ class _Markers(NamedTuple):
     # reference: groups are numbered across the joined pattern), then every text is searched
     # with the whole pattern
     alone: tuple[tuple[str, re.Pattern], ...] | None
+    literals: tuple[str, ...] = ()
 
 
 # Characters that a case-insensitive ASCII letter of a pattern matches besides A-Z (Python's
@@ -310,7 +311,7 @@ def _marker_pattern(markers: tuple[str, ...]) -> _Markers | None:
     alone = None if None in literals else tuple(
         (literal, re.compile(marker, re.IGNORECASE))
         for literal, marker in zip(literals, markers, strict=True))
-    return _Markers(pattern, alone)
+    return _Markers(pattern, alone, tuple(literals) if alone else ())
 
 
 def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
@@ -326,6 +327,8 @@ def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
     # The joined pattern matches where one marker does. A marker is searched only in a text
     # holding its literal: most texts hold none, and one marker alone is searched fast.
     folded = _fold(text)
+    if not any(map(folded.__contains__, compiled.literals)):
+        return False
     return any(literal in folded and pattern.search(text) is not None
                for literal, pattern in compiled.alone)
 

@@ -184,10 +184,11 @@ class _Analyser:
             capitals = 0
         else:
             capitals = sum(1 for word in _CAPITAL_WORD.findall(raw) if word.isupper())
-        infos = list(map(self._tokens.get, _TOKEN.findall(raw)))
+        raw_tokens = _TOKEN.findall(raw)
+        infos = list(map(self._tokens.get, raw_tokens))
         if None in infos:
             infos = [info or self._token(raw_token)
-                     for info, raw_token in zip(infos, _TOKEN.findall(raw), strict=True)]
+                     for info, raw_token in zip(infos, raw_tokens, strict=True)]
         groups: list[np.ndarray] = []
         words: list[str] = []
         positive = negative = 0.0
