@@ -14,11 +14,11 @@ tests/fixtures/mrm_conversations/ instead (README.md there): their recorded Mast
 served on loopback and `rapport run` runs one night as a new user would (only Mastodon
 configured, its own warehouse, serving folder, Dagster instance, salt and the set's seeds via
 RAPPORT_SEEDS_DIR); marts.fct_mrm's detected MRMs (mrm_source detected or both, company row)
-are compared with labels.jsonl: precision, recall and F1 overall, per language and per
-category and per batch (the conversations were written in batches; a later batch is a held-out
-check of changes made while looking at the earlier ones), then each conversation detection gets
-wrong with its sentiment before and at the end. --batch N measures one batch only (its
-figures and errors; the night still runs on the whole set).
+are compared with labels.jsonl: precision, recall and F1 overall, per language, per category
+and per batch (the conversations were written in batches; a later batch is a held-out check of
+changes made while looking at the earlier ones), then each conversation detection gets wrong
+with its sentiment before the reply and of its closing message. --batch N measures one batch
+only (its figures and errors; the night still runs on the whole set).
 
     .venv/bin/python scripts/evaluate_mrm_detection.py [--interactions 4000] [--seed 7]
     .venv/bin/python scripts/evaluate_mrm_detection.py --data DIR [--warehouse FILE]
@@ -246,8 +246,9 @@ def evaluate_set(set_dir: Path, warehouse: Path, batch: int | None = None) -> di
             "select conversation_id, detection_rules from marts.fct_mrm "
             "where team = 'company' and mrm_source in ('detected', 'both')").fetchall()}
         cursor = con.execute(
-            "select conversation_id, is_answered, sentiment_before_reply, "
-            "sentiment_end_after_reply, sentiment_lift from marts.fct_conversations")
+            "select c.conversation_id, c.is_answered, c.sentiment_before_reply, "
+            "s.closing_score, s.closing_lift from marts.fct_conversations as c "
+            "left join intermediate.int_conversation_sentiment as s using (conversation_id)")
         conversations = {row[0]: row[1:] for row in cursor.fetchall()}
     finally:
         con.close()
@@ -298,7 +299,7 @@ def print_set_report(figures: dict) -> None:
               f"{_fmt(c.precision):>10} {_fmt(c.recall):>8} {_fmt(c.f1):>8}")
     if figures["wrong"]:
         print("wrong (FN = a labelled MRM not detected, FP = detected but not an MRM); "
-              "sentiment before the reply -> at the end:")
+              "sentiment before the reply -> of the closing message (the rule's end state):")
     for label, conversation, rules in figures["wrong"]:
         kind = "FP" if rules else "FN"
         before, end = (conversation[1], conversation[2]) if conversation else (None, None)

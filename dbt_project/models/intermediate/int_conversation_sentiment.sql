@@ -6,6 +6,19 @@
 -- "dringend"...) counts for the mood before the reply as at most var mrm_urgent_max_mood: a
 -- panicked plea is no delight, however many "please" and "!!!" it has.
 --
+-- The closing message: the person's end state for detected MRMs. People rarely end on their
+-- happiest words: "you're lifesavers!" is followed by "ok thanks" after the brand's sign-off,
+-- or by a practical question ("do I need to keep the receipt?"). So the closing message is
+-- chosen among the person's closing run: their messages after the brand's first reply that
+-- come after their last negative one there (labelled negative or scoring at most var
+-- resolution_min_last_score), i.e. nothing they wrote later took it back. Within the run it
+-- is the message that best says how they feel: one that is more than courtesy and at least
+-- var mrm_lift_min_end_positive likely positive if there is one, else the most likely positive
+-- one (ties: the later). When the person's last message is negative, the run is that message
+-- alone. closing_lift is its score minus the mood before the reply. The person also announced
+-- leaving (int_message_sentiment.is_churn_announcement) before the reply and did not say they
+-- stay (is_retention_statement) after it: left_unreversed.
+--
 -- Resolved: the person had the last word after the brand replied, and it is not negative. That
 -- is, the brand replied, the conversation's last inbound message comes after the brand's first
 -- reply, and it is not negative: its label is not negative and its score is above var
@@ -40,7 +53,10 @@ messages as (
         threaded.created_at,
         sentiment.sentiment_score,
         sentiment.sentiment_label,
+        sentiment.p_positive,
         sentiment.is_courtesy_only,
+        coalesce(sentiment.is_churn_announcement, false) as is_churn_announcement,
+        coalesce(sentiment.is_retention_statement, false) as is_retention_statement,
         case
             when urgency.is_urgent
                 then least(sentiment.sentiment_score, {{ var('mrm_urgent_max_mood') }})
@@ -88,6 +104,55 @@ inbound as (
     where messages.direction = 'inbound'
 ),
 
+after_reply as (
+    select
+        inbound.*,
+        coalesce(inbound.sentiment_label = 'negative'
+                 or inbound.sentiment_score <= {{ var('resolution_min_last_score') }}, false)
+            as is_negative,
+        max(inbound.position) over (partition by inbound.conversation_id) as last_position
+    from inbound
+    where inbound.phase = 'after'
+),
+
+closing_runs as (
+    select
+        after_reply.*,
+        max(case when after_reply.is_negative then after_reply.position end) over (
+            partition by after_reply.conversation_id
+        ) as last_negative_position
+    from after_reply
+),
+
+closing_ranked as (
+    select
+        closing_runs.*,
+        row_number() over (
+            partition by closing_runs.conversation_id
+            order by
+                case when closing_runs.p_positive >= {{ var('mrm_lift_min_end_positive') }}
+                    and not coalesce(closing_runs.is_courtesy_only, false) then 0 else 1 end,
+                closing_runs.p_positive desc nulls last,
+                closing_runs.position desc
+        ) as closing_rank
+    from closing_runs
+    where closing_runs.position > coalesce(closing_runs.last_negative_position, 0)
+        or closing_runs.last_negative_position = closing_runs.last_position
+            and closing_runs.position = closing_runs.last_position
+),
+
+closing as (
+    select
+        conversation_id,
+        message_key as closing_message_key,
+        created_at as closing_at,
+        sentiment_score as closing_score,
+        p_positive as closing_p_positive,
+        coalesce(is_courtesy_only, false) as closing_is_courtesy_only
+    from closing_ranked
+    where closing_rank = 1
+),
+
 summarised as (
     select
         conversation_id,
@@ -104,7 +169,11 @@ summarised as (
         -- the person's last word, whether or not it came after a reply
         max(case when recency_rank = 1 then position end) as last_inbound_position,
         max(case when recency_rank = 1 then sentiment_label end) as last_inbound_label,
-        max(case when recency_rank = 1 then sentiment_score end) as last_inbound_score
+        max(case when recency_rank = 1 then sentiment_score end) as last_inbound_score,
+        max(case when phase = 'before' and is_churn_announcement then 1 else 0 end) = 1
+            as announced_leaving,
+        max(case when phase = 'after' and is_retention_statement then 1 else 0 end) = 1
+            as said_staying
     from inbound
     group by conversation_id
 )
@@ -120,6 +189,14 @@ select
     summarised.end_at,
     cast(coalesce(summarised.inbound_after_reply, 0) as {{ dbt.type_int() }})
         as inbound_after_reply,
+    closing.closing_message_key,
+    closing.closing_at,
+    closing.closing_score,
+    closing.closing_p_positive,
+    coalesce(closing.closing_is_courtesy_only, false) as closing_is_courtesy_only,
+    closing.closing_score - summarised.sentiment_before_reply as closing_lift,
+    coalesce(summarised.announced_leaving and not summarised.said_staying, false)
+        as left_unreversed,
     coalesce(
         summarised.last_inbound_position > reply_positions.first_reply_position
         and coalesce(summarised.last_inbound_label, 'unlabelled') <> 'negative'
@@ -128,3 +205,4 @@ select
     ) as is_resolved
 from reply_positions
 left join summarised on reply_positions.conversation_id = summarised.conversation_id
+left join closing on reply_positions.conversation_id = closing.conversation_id

@@ -1,10 +1,19 @@
 -- Detected MRMs (DOMAIN.md): one row per conversation the brand replied to and rule that
 -- fired. Thresholds and windows are dbt vars (dbt_project.yml, docs/metrics.md):
---   sentiment_lift               the person's last message after the brand's first reply
---                                scores at least mrm_lift_min_end_score and at least
---                                mrm_lift_min_lift above their mean before it, and it is
---                                more than courtesy ("Ok, thanks.") unless the person was
---                                troubled before (mean <= mrm_lift_courtesy_max_before);
+--   sentiment_lift               the person's closing message after the brand's first
+--                                reply (int_conversation_sentiment: the most positive of
+--                                their closing run, nothing negative after it) scores at
+--                                least mrm_lift_min_lift above their mean before the reply
+--                                and is clearly positive: more than courtesy and at least
+--                                mrm_lift_min_end_positive likely positive (p_positive: a
+--                                thankful sentence beside one about the problem counts,
+--                                though the problem's words pull the net score down); or
+--                                courtesy only ("Ok, thanks.", no problem words to dilute
+--                                it, so the net score is read: at least
+--                                mrm_lift_min_courtesy_score) when the person was troubled
+--                                before (mean <= mrm_lift_courtesy_max_before) and had not
+--                                announced leaving without taking it back (a polite
+--                                goodbye is no turnaround);
 --   unprompted_positive_mention  within mrm_behaviour_window_days after the reply the person
 --                                praises the brand unprompted (a mention, keyword or hashtag
 --                                post naming a brand keyword, scoring at least
@@ -157,25 +166,29 @@ lift as (
     select
         answered.conversation_id,
         'sentiment_lift' as rule,
-        conversation_sentiment.end_message_key as evidence_key,
-        conversation_sentiment.end_at as evidence_at,
-        conversation_sentiment.sentiment_lift as evidence_value,
+        conversation_sentiment.closing_message_key as evidence_key,
+        conversation_sentiment.closing_at as evidence_at,
+        conversation_sentiment.closing_lift as evidence_value,
         {{ dbt.concat([
             "'sentiment rose from '",
             "cast(round(conversation_sentiment.sentiment_before_reply, 2) as " ~ dbt.type_string() ~ ")",
             "' to '",
-            "cast(round(conversation_sentiment.sentiment_end_after_reply, 2) as " ~ dbt.type_string() ~ ")",
+            "cast(round(conversation_sentiment.closing_score, 2) as " ~ dbt.type_string() ~ ")",
             "' after the reply'",
         ]) }} as evidence
     from answered
     inner join conversation_sentiment
         on answered.conversation_id = conversation_sentiment.conversation_id
-    where conversation_sentiment.sentiment_end_after_reply >= {{ var('mrm_lift_min_end_score') }}
-        and conversation_sentiment.sentiment_lift >= {{ var('mrm_lift_min_lift') }}
+    where conversation_sentiment.closing_lift >= {{ var('mrm_lift_min_lift') }}
         and (
-            not conversation_sentiment.end_is_courtesy_only
-            or conversation_sentiment.sentiment_before_reply
+            not conversation_sentiment.closing_is_courtesy_only
+            and conversation_sentiment.closing_p_positive
+                >= {{ var('mrm_lift_min_end_positive') }}
+            or conversation_sentiment.closing_is_courtesy_only
+            and conversation_sentiment.closing_score >= {{ var('mrm_lift_min_courtesy_score') }}
+            and conversation_sentiment.sentiment_before_reply
                 <= {{ var('mrm_lift_courtesy_max_before') }}
+            and not conversation_sentiment.left_unreversed
         )
 ),
 
