@@ -15,6 +15,10 @@ commit pinned here (GitHub owner/name, then commit):
         76666d251f147cf518071bef4f8415dab6b96115
     NilsHellwig/Twitter_German_Federal_Election_Perception_2021
         19e1a3bde299da574dac2d7b15108cbb669fa94f
+    spence998/Tweet-Sentiment-Predictor
+        16cc7c7d85ad379e93fab0fe4d4fa4f09d35604d
+    JULIELab/EmoBank
+        248ce2a43e165a66d31aeaed83cff9641d6654e0
 
 Clone each from GitHub into DIR/<owner>+<name>, bare or with a work tree (DIR/<owner>+<name>/repo
 is accepted too), with its pinned commit in the clone, e.g.
@@ -33,8 +37,16 @@ git-ignored: never commit or ship the texts. docs/sentiment-model.md has the lic
 Files, sources (at the commits above) and label mapping:
 
 semeval2013_2016_en.tsv (en): datastories-semeval2017-task4
-    dataset/Subtask_A/downloaded/twitter-201{3,4,5,6}*-A.tsv (the 2017 test and gold files are
-    not read); labels as given; \\uXXXX escapes decoded, CSV-quoted texts unquoted.
+    dataset/Subtask_A/downloaded/twitter-201{3,4,5,6}*-A.tsv except twitter-2016test-A.tsv
+    (the 2017 test and gold files are not read); labels as given; \\uXXXX escapes decoded,
+    CSV-quoted texts unquoted.
+semeval2016_test_en.tsv (en): the same repository's twitter-2016test-A.tsv, on its own: the
+    trainer's --temporal-dev holds it out as a later-year dev set (see train_sentiment_model.py).
+tse_tweets_en.tsv (en): Tweet-Sentiment-Predictor tweet-sentiment-extraction/{train,test}.csv
+    (Kaggle "Tweet Sentiment Extraction", Figure Eight tweets of 2009, CC BY 4.0): text and
+    sentiment columns as given.
+emobank_en.tsv (en): EmoBank corpus/emobank.csv (news, blogs, letters, fiction; CC BY-SA 4.0):
+    mean valence V (1..5) <= 2.6 negative, 2.9..3.1 neutral, >= 3.4 positive, others dropped.
 sb10k_full_minus_test.tsv (de): Bachelor_Thesis_Sentiment_Analyse
     data/labeled_sentiment_data/sb10k_corpus.tsv (original tweets, "Not Available" where
     deleted) joined on the tweet id with german-sentiment
@@ -107,6 +119,8 @@ GUHR = "oliverguhr/german-sentiment"
 MOZETIC = "joemzhao/tweets-retriever"
 XED = "Helsinki-NLP/XED"
 HELLWIG = "NilsHellwig/Twitter_German_Federal_Election_Perception_2021"
+TSE = "spence998/Tweet-Sentiment-Predictor"
+EMOBANK = "JULIELab/EmoBank"
 PINNED = {
     SEMEVAL: "faeee5fd1c2cf38e32179a4676dff53ae01adfa8",
     FRICKE: "05d5582d6659173757cfd50c253f0f51db10b81a",
@@ -114,6 +128,8 @@ PINNED = {
     MOZETIC: "03636bf528ffe70decb989ae9b0d03b708ab6e0c",
     XED: "76666d251f147cf518071bef4f8415dab6b96115",
     HELLWIG: "19e1a3bde299da574dac2d7b15108cbb669fa94f",
+    TSE: "16cc7c7d85ad379e93fab0fe4d4fa4f09d35604d",
+    EMOBANK: "248ce2a43e165a66d31aeaed83cff9641d6654e0",
 }
 
 # The public test splits (in --tests) no training row may match.
@@ -260,15 +276,27 @@ def _lines(repo: Repo, path: str) -> Iterator[str]:
             yield line
 
 
-def read_semeval(repos: dict[str, Repo]) -> Iterator[Row]:
+SEMEVAL_2016_TEST = "twitter-2016test-A.tsv"
+
+
+def _semeval(repos: dict[str, Repo], later_test: bool) -> Iterator[Row]:
     repo = repos[SEMEVAL]
     names = re.compile(r"twitter-201[3-6][a-z]*-A\.tsv")
     for path in repo.files("dataset/Subtask_A/downloaded"):
-        if names.fullmatch(path.rsplit("/", 1)[1]):
+        name = path.rsplit("/", 1)[1]
+        if names.fullmatch(name) and (name == SEMEVAL_2016_TEST) == later_test:
             for line in _lines(repo, path):
                 _id, label, text = line.split("\t", 2)
                 # the 2016 test file ends every line with an empty column
                 yield _as_given(label), decode_escapes(unquote(text.rstrip("\t")))
+
+
+def read_semeval(repos: dict[str, Repo]) -> Iterator[Row]:
+    return _semeval(repos, later_test=False)
+
+
+def read_semeval_2016_test(repos: dict[str, Repo]) -> Iterator[Row]:
+    return _semeval(repos, later_test=True)
 
 
 def read_sb10k(repos: dict[str, Repo]) -> Iterator[Row]:
@@ -383,6 +411,28 @@ def read_omp(repos: dict[str, Repo]) -> Iterator[Row]:
         yield _as_given(label), unquote(text)
 
 
+def read_tse(repos: dict[str, Repo]) -> Iterator[Row]:
+    for name in ("train", "test"):
+        for row in _csv_rows(repos[TSE].read(f"tweet-sentiment-extraction/{name}.csv")):
+            yield _as_given(row["sentiment"]), row["text"]
+
+
+def emobank_label(valence: float) -> str | None:
+    """EmoBank's mean valence (1..5, 3 neutral) as a label; the doubtful bands between none."""
+    if valence <= 2.6:
+        return "negative"
+    if 2.9 <= valence <= 3.1:
+        return "neutral"
+    if valence >= 3.4:
+        return "positive"
+    return None
+
+
+def read_emobank(repos: dict[str, Repo]) -> Iterator[Row]:
+    for row in _csv_rows(repos[EMOBANK].read("corpus/emobank.csv")):
+        yield emobank_label(float(row["V"])), row["text"]
+
+
 @dataclass(frozen=True)
 class DataSet:
     file: str
@@ -394,6 +444,9 @@ class DataSet:
 
 DATA_SETS = (
     DataSet("semeval2013_2016_en.tsv", "en", (SEMEVAL,), read_semeval),
+    DataSet("semeval2016_test_en.tsv", "en", (SEMEVAL,), read_semeval_2016_test),
+    DataSet("tse_tweets_en.tsv", "en", (TSE,), read_tse),
+    DataSet("emobank_en.tsv", "en", (EMOBANK,), read_emobank),
     DataSet("sb10k_full_minus_test.tsv", "de", (FRICKE, GUHR), read_sb10k, True),
     DataSet("potts.tsv", "de", (GUHR,), read_potts, True),
     DataSet("mozetic2016_de_posneg.tsv", "de", (MOZETIC,), read_mozetic, True),

@@ -91,3 +91,42 @@ def test_rebuilds_the_rows_and_counts_the_dropped_ones(tmp_path: Path) -> None:
     assert not (out / "xed_de_projected.tsv").exists()
     # potts.tsv and guhr_emotions.tsv share a source: it is there, but without PotTS
     assert "potts.tsv: SKIPPED, cannot read its source" in report
+
+
+def test_english_sources_keep_the_later_test_year_apart(tmp_path: Path) -> None:
+    repos = tmp_path / "repos"
+    folder = "dataset/Subtask_A/downloaded"
+    _fake_repo(repos / "cbaziotis+datastories-semeval2017-task4" / "repo", {
+        f"{folder}/twitter-2013train-A.tsv": "1\tpositive\tloving the new phone\n",
+        f"{folder}/twitter-2016test-A.tsv": "2\tnegative\tworst update ever\t\n",
+        f"{folder}/twitter-2017test-A.tsv": "3\tneutral\tnever read\n",
+    })
+    _fake_repo(repos / "JULIELab+EmoBank" / "repo", {"corpus/emobank.csv": (
+        "id,split,V,A,D,text\n"
+        "a,train,3.0,3.0,3.2,The meeting is at noon.\n"
+        "b,train,2.2,3.5,2.8,\"I lost everything, again.\"\n"
+        "c,train,2.75,3.0,3.0,Somewhat meh.\n"          # between the bands: no label
+        "d,test,3.8,3.1,3.3,What a lovely surprise!\n")})
+    _fake_repo(repos / "spence998+Tweet-Sentiment-Predictor" / "repo", {
+        "tweet-sentiment-extraction/train.csv": (
+            "textID,text,selected_text,sentiment\nx1, so happy today,happy,positive\n"),
+        "tweet-sentiment-extraction/test.csv": (
+            "textID,text,sentiment\nx1, so happy today,positive\nx2,bus is late,negative\n")})
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--repos", str(repos), "--out", str(out),
+         "--tests", str(tmp_path / "none"), "--dev", str(tmp_path / "none"), "--at", "HEAD",
+         "--only", "semeval2013_2016_en.tsv", "semeval2016_test_en.tsv", "emobank_en.tsv",
+         "tse_tweets_en.tsv"],
+        capture_output=True, text=True, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert _rows(out / "semeval2013_2016_en.tsv") == {("positive", "loving the new phone")}
+    assert _rows(out / "semeval2016_test_en.tsv") == {("negative", "worst update ever")}
+    assert _rows(out / "emobank_en.tsv") == {
+        ("neutral", "The meeting is at noon."), ("negative", "I lost everything, again."),
+        ("positive", "What a lovely surprise!")}
+    assert re.search(r"emobank_en\.tsv: rows in 4, written 3 .*\n +dropped +1  label not "
+                     r"mapped\n", done.stdout)
+    assert _rows(out / "tse_tweets_en.tsv") == {("positive", "so happy today"),
+                                                ("negative", "bus is late")}
