@@ -11,7 +11,6 @@ Secret values are never shown.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +20,14 @@ from urllib.parse import unquote, urlsplit
 import dlt
 from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
 
+# The checks the sources apply themselves before a value goes into a URL path: ids are digits
+# within 64 bits on X, Graph and Mastodon; a hashtag is letters, digits and underscores.
+from ingestion.sources.rest import is_hashtag, is_path_id
+
 NOT_CONFIGURED = "not configured"
 CONFIGURED = "configured"
 INVALID = "invalid"
 
-# Ids that go into API paths: digits only on X, Graph and Mastodon (snowflake ids).
-_ID = re.compile(r"[0-9]{1,30}")
-# A Mastodon hashtag: letters, digits and underscores (Unicode letters included), no '#'.
-_HASHTAG = re.compile(r"\w{1,100}")
 # Bucket schemes the file sources can read with what the project installs.
 BUCKET_SCHEMES = ("file", "s3")
 
@@ -147,9 +146,9 @@ def _ids(source: str, name: str, value: Any) -> list[str]:
         return []
     if not isinstance(value, list) or not value:
         return [f"{name} must be a non-empty list of ids: {where(source, name)}"]
-    bad = [str(v) for v in value if not _ID.fullmatch(str(v))]
+    bad = [str(v) for v in value if not is_path_id(v)]
     if bad:
-        return [f"{name} holds {len(bad)} value(s) that are not numeric ids "
+        return [f"{name} holds {len(bad)} value(s) that are not numeric ids within 64 bits "
                 f"(e.g. {bad[0][:40]!r}): {where(source, name)}"]
     return []
 
@@ -213,7 +212,7 @@ def _mastodon(values: dict[str, Any], notes: list[str], unreadable: set[str]) ->
     elif not isinstance(hashtags, list):
         problems.append(f"hashtags must be a list: {where('mastodon', 'hashtags')}")
     else:
-        bad = [str(h) for h in hashtags if not _HASHTAG.fullmatch(str(h))]
+        bad = [str(h) for h in hashtags if not is_hashtag(h)]
         if bad:
             problems.append(f"hashtags must be letters, digits and underscores without '#' "
                             f"(e.g. {bad[0][:40]!r}): {where('mastodon', 'hashtags')}")

@@ -23,11 +23,16 @@ so they add no Dagster asset. Reasons:
   shape), or a resource's own shape (a Mastodon notification whose status is gone);
 - ``missing <field>``, ``<field> is not an id``, ``<field> is not text``,
   ``<field> is not a number``, ``<field> is not an object``;
+- ``<field> is not a <platform> id: '...'``, ``<field> is out of range for a <platform> id:
+  '...'`` (beyond 64 bits), ``<field> is a snowflake id from the future: '...'`` (X tweet and
+  DM ids, Mastodon status ids encode their creation time): each platform's key ids have a
+  shape (:class:`IdFormat`, in the source's ``settings.py``), and an absurd id would become a
+  ``since_id`` / ``min_id`` cursor past every real item, or part of a URL path;
 - ``<field> is not a time: '...'`` (unparseable, impossible date, bad or missing time zone),
   ``<field> is in the future: '...'`` (beyond :data:`FUTURE_TOLERANCE`: a future time would
   also push a ``since`` cursor past every real item), ``<field> is before 2000: '...'``;
 - ``<field> is longer than 100000 characters``, ``<field> holds a lone surrogate (not valid
-  Unicode)``.
+  Unicode)``, ``<field> is nested deeper than 250 levels`` (``raw_json`` keeps those levels).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import functools
 import hashlib
 import json as stdjson
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +55,9 @@ from dlt.common import json
 # Longest text value loaded. Platforms cap posts far below it (X 25k for long posts, Facebook
 # 63k); anything longer is a broken or hostile item, kept whole in the quarantine instead.
 MAX_TEXT_CHARS = 100_000
+# Deepest nesting an item may have: JSON encoders stop at about this depth (orjson at 255),
+# and no platform nests its items more than a handful of levels.
+MAX_NESTING = 250
 # Clocks drift and platforms stamp in their own time; more than this ahead is not a real time.
 FUTURE_TOLERANCE = timedelta(days=1)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -76,6 +85,60 @@ class Rejected(ValueError):
     """An item that breaks its resource's rules; the message is the reason."""
 
 
+# Platforms' ids are 64-bit integers: signed on X and Mastodon (PostgreSQL bigint), and no
+# Graph id part has been seen beyond that either.
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class IdFormat:
+    """What a platform's ids look like.
+
+    Args:
+        platform: named in reasons (``id is not a Mastodon id``).
+        numeric: the shape of a numeric id (regular expression); each run of digits in it
+            must be at most :data:`MAX_ID`.
+        other: the shape of ids that are not numbers (another server software's, Messenger's
+            ``m_...``), when the platform has such; None: every id is numeric.
+        snowflakes: key fields whose ids are snowflakes, ``(shift, epoch_ms)`` giving their
+            creation time (``(id >> shift) + epoch_ms``): such an id may not lie in the future.
+    """
+
+    platform: str
+    numeric: str = r"[0-9]+"
+    other: str | None = None
+    snowflakes: tuple[tuple[str, int, int], ...] = ()
+
+    def check(self, field: str, text: str, now: datetime) -> None:
+        """Raise :class:`Rejected` when ``text``, the value of key ``field``, is no such id."""
+        shown = text[:60]
+        if _fullmatch(self.numeric, text):
+            if any(len(run) > 19 or int(run) > MAX_ID for run in _DIGIT_RUNS.findall(text)):
+                raise Rejected(f"{field} is out of range for a {self.platform} id: {shown!r}")
+            for path, shift, epoch_ms in self.snowflakes:
+                if path == field:
+                    created = datetime.fromtimestamp(((int(text) >> shift) + epoch_ms) / 1000,
+                                                     UTC)
+                    if created > now + FUTURE_TOLERANCE:
+                        raise Rejected(f"{field} is a snowflake id from the future: {shown!r} "
+                                       f"({created:%Y-%m-%d})")
+            return
+        if self.other is None or not _fullmatch(self.other, text):
+            raise Rejected(f"{field} is not a {self.platform} id: {shown!r}")
+
+
+_DIGIT_RUNS = re.compile(r"[0-9]+")
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _fullmatch(pattern: str, text: str) -> bool:
+    return _compiled(pattern).fullmatch(text) is not None
+
+
 @dataclass(frozen=True)
 class ItemRules:
     """What an item of one API resource must hold; fields are dotted paths (``status.id``).
@@ -90,6 +153,7 @@ class ItemRules:
         objects: JSON objects when present (the API nests them; anything else breaks columns).
         versions: times ordering two versions of one key, first present wins (e.g. edited_at).
         deleted: a resource's own tombstone shape, besides the common markers.
+        ids: the platform's id shape every key must have (None: any text or integer).
     """
 
     keys: tuple[str, ...] = ("id",)
@@ -101,6 +165,7 @@ class ItemRules:
     objects: tuple[str, ...] = ()
     versions: tuple[str, ...] = ()
     deleted: Callable[[dict], bool] | None = None
+    ids: IdFormat | None = None
 
 
 _MISSING = object()
@@ -175,20 +240,23 @@ def _is_deleted(item: dict, rules: ItemRules) -> bool:
     return bool(rules.deleted and rules.deleted(item))
 
 
-def _walk_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def _walk_strings(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str]]:
+    if depth > MAX_NESTING:
+        raise Rejected(f"{path or 'item'} is nested deeper than {MAX_NESTING} levels")
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for key, child in value.items():
-            yield from _walk_strings(key, path or "field name")
-            yield from _walk_strings(child, f"{path}.{key}" if path else str(key))
+            yield from _walk_strings(key, path or "field name", depth + 1)
+            yield from _walk_strings(child, f"{path}.{key}" if path else str(key), depth + 1)
     elif isinstance(value, list):
         for child in value:
-            yield from _walk_strings(child, path)
+            yield from _walk_strings(child, path, depth + 1)
 
 
 def check_text(item: Any) -> None:
-    """Reject any text value (or field name) over the length limit or holding a lone surrogate."""
+    """Reject any text value (or field name) over the length limit or holding a lone
+    surrogate, and an item nested deeper than :data:`MAX_NESTING` levels."""
     for path, text in _walk_strings(item, ""):
         if len(text) > MAX_TEXT_CHARS:
             raise Rejected(f"{path} is longer than {MAX_TEXT_CHARS} characters")
@@ -258,8 +326,11 @@ def check(item: Any, rules: ItemRules, now: datetime, seen: Counter | None = Non
             raise Rejected(f"missing {field}")
         if type(value) is not str and (text := _as_id(value, field)) is not value:
             _set(clean, field, text)
+            value = text
         elif not value.strip():
             raise Rejected(f"missing {field}")
+        if rules.ids is not None:
+            rules.ids.check(field, value, now)
     for field, get in plan["refs"]:
         value = get(clean)
         if value is _MISSING or value is None:
@@ -311,10 +382,26 @@ def _version(item: dict, rules: ItemRules, now: datetime, repeat: int) -> int:
     return seconds * _ORDER_SPAN + min(repeat, _ORDER_SPAN - 1)
 
 
+def _clipped(value: Any, depth: int = 0) -> Any:
+    # what of an item nested too deeply is kept: its first MAX_NESTING levels
+    if depth >= MAX_NESTING:
+        return f"(nested deeper than {MAX_NESTING} levels)"
+    if isinstance(value, dict):
+        return {key: _clipped(child, depth + 1) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_clipped(child, depth + 1) for child in value]
+    return value
+
+
 def raw_json(item: Any) -> str:
     """The item as JSON text; characters stay as sent unless they cannot be stored (lone
-    surrogates), in which case the whole text is written with ``\\uXXXX`` escapes."""
-    text = stdjson.dumps(item, ensure_ascii=False)
+    surrogates), in which case the whole text is written with ``\\uXXXX`` escapes. An item
+    nested deeper than :data:`MAX_NESTING` levels keeps those levels."""
+    try:
+        text = stdjson.dumps(item, ensure_ascii=False)
+    except RecursionError:
+        item = _clipped(item)
+        text = stdjson.dumps(item, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -127,7 +127,7 @@ INVALID_CASES = {
     "x_non_numeric_account_ids": (
         "x", {"SOURCES__X__ACCOUNT_IDS": '["@brand", "111"]',
               "SOURCES__X__BEARER_TOKEN": FAKE_SECRET},
-        [("not numeric ids (e.g. '@brand')", "[sources.x] account_ids",
+        [("not numeric ids within 64 bits (e.g. '@brand')", "[sources.x] account_ids",
           "SOURCES__X__ACCOUNT_IDS")]),
     "x_account_ids_not_a_json_list": (
         "x", {"SOURCES__X__ACCOUNT_IDS": "111,222", "SOURCES__X__BEARER_TOKEN": FAKE_SECRET},
@@ -148,8 +148,13 @@ INVALID_CASES = {
     "meta_non_numeric_page_id": (
         "meta", {"SOURCES__META__PAGE_IDS": '["backstube-krume"]',
                  "SOURCES__META__ACCESS_TOKENS": f'{{"backstube-krume": "{FAKE_SECRET}"}}'},
-        [("not numeric ids (e.g. 'backstube-krume')", "[sources.meta] page_ids",
+        [("not numeric ids within 64 bits (e.g. 'backstube-krume')", "[sources.meta] page_ids",
           "SOURCES__META__PAGE_IDS")]),
+    "x_account_id_beyond_64_bits": (
+        "x", {"SOURCES__X__ACCOUNT_IDS": '["99999999999999999999"]',
+              "SOURCES__X__BEARER_TOKEN": FAKE_SECRET},
+        [("not numeric ids within 64 bits (e.g. '99999999999999999999')",
+          "[sources.x] account_ids", "SOURCES__X__ACCOUNT_IDS")]),
     "meta_page_ids_not_a_json_list": (
         "meta", {"SOURCES__META__PAGE_IDS": "1001",
                  "SOURCES__META__INSTAGRAM_ACCOUNT_IDS": '["17841"]',

@@ -27,7 +27,20 @@ from ingestion.sources.mastodon.helpers import (
     with_text,
 )
 from ingestion.sources.mastodon.schema import RAW_COLUMNS
-from ingestion.sources.rest import HttpPolicy, api_client, as_parquet, cursors, newest_id, require
+from ingestion.sources.rest import (
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_DEADLINE_SECONDS,
+    HttpPolicy,
+    api_client,
+    as_parquet,
+    checked,
+    cursors,
+    is_hashtag,
+    newest_id,
+    require,
+    segment,
+)
 from ingestion.sources.validation import VERSIONED, Screen, path_value
 from ingestion.sources.window import Window, backfill_window, parse_time
 
@@ -42,6 +55,9 @@ def mastodon_source(
     max_attempts: int = 5,
     max_wait_seconds: float = 900.0,
     backoff_seconds: float = 2.0,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
 ):
@@ -56,6 +72,10 @@ def mastodon_source(
         max_attempts: tries per request (429 until ``X-RateLimit-Reset``, 5xx, broken bodies).
         max_wait_seconds: longest single wait between tries.
         backoff_seconds: first backoff step (doubles each try).
+        max_pages: pages one resource may read in a night, all its walks together; one
+            more fails the resource (a server paging without end).
+        request_deadline_seconds: longest one response may take, its body included.
+        max_response_bytes: largest response body (decoded) a request accepts.
         start: with ``end``, a backfill: read what was created in ``[start, end)`` instead of
             what is new (statuses from the ``min_id`` of ``start``; notifications, whose ids
             are not time-ordered, walking back to ``start``); the cursors are kept as they are.
@@ -63,9 +83,14 @@ def mastodon_source(
     """
     clear_status_texts()  # remembered per night, not across nights
     settings = {"window": backfill_window(start, end, "mastodon"),
-                "base_url": base_url, "account_ids": account_ids, "hashtags": hashtags or [],
+                "base_url": base_url,
+                "account_ids": checked(account_ids, "mastodon", "account_ids"),
+                "hashtags": checked(hashtags, "mastodon", "hashtags", is_hashtag) or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
-                "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
+                "policy": HttpPolicy(max_attempts=max_attempts, max_wait_seconds=max_wait_seconds,
+                                     backoff_seconds=backoff_seconds, max_pages=max_pages,
+                                     request_deadline_seconds=request_deadline_seconds,
+                                     max_response_bytes=max_response_bytes)}
     return as_parquet(notifications(settings), statuses(settings), conversations(settings),
                       tag_statuses(settings), raw_columns=RAW_COLUMNS)
 
@@ -150,9 +175,9 @@ def statuses(settings: dict) -> Iterator[object]:
     boosts of other people's statuses left out)."""
     screen = Screen(S.STATUS_RULES)
     for account_id, token in _accounts(settings):
-        for items in _incremental(settings, token, f"/api/v1/accounts/{account_id}/statuses",
-                                  account_id, S.OWN_STATUS_PARAMS, lookback=True,
-                                  screen=screen):
+        path = f"/api/v1/accounts/{segment(account_id)}/statuses"
+        for items in _incremental(settings, token, path, account_id, S.OWN_STATUS_PARAMS,
+                                  lookback=True, screen=screen):
             yield [{**with_text(s), "owned_account_id": account_id} for s in items]
             yield from screen.rejected()
 
@@ -188,7 +213,8 @@ def tag_statuses(settings: dict) -> Iterator[object]:
     screen = Screen(S.STATUS_RULES)
     token = next(_accounts(settings))[1]
     for hashtag in settings["hashtags"]:
-        for items in _incremental(settings, token, f"/api/v1/timelines/tag/{hashtag}", hashtag,
-                                  {"limit": S.LIMIT}, lookback=True, screen=screen):
+        path = f"/api/v1/timelines/tag/{segment(hashtag)}"
+        for items in _incremental(settings, token, path, hashtag, {"limit": S.LIMIT},
+                                  lookback=True, screen=screen):
             yield [{**with_text(s), "hashtag": hashtag} for s in items]
             yield from screen.rejected()

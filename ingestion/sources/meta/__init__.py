@@ -31,13 +31,18 @@ from ingestion.sources.meta import settings as S
 from ingestion.sources.meta.helpers import GraphPaginator, epoch, since_param
 from ingestion.sources.meta.schema import RAW_COLUMNS
 from ingestion.sources.rest import (
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_DEADLINE_SECONDS,
     HttpPolicy,
     SourceHTTPError,
     api_client,
     as_parquet,
+    checked,
     cursors,
     pages,
     require,
+    segment,
 )
 from ingestion.sources.validation import VERSIONED, Screen, is_quarantine, parent_rows
 from ingestion.sources.window import backfill_window
@@ -56,6 +61,9 @@ def meta_source(
     max_attempts: int = 5,
     max_wait_seconds: float = 900.0,
     backoff_seconds: float = 2.0,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
 ):
@@ -72,17 +80,26 @@ def meta_source(
         max_attempts: tries per request (throttling codes 4/17/32/613, 5xx, broken bodies).
         max_wait_seconds: longest single wait between tries.
         backoff_seconds: first backoff step (doubles each try).
+        max_pages: pages one resource may read in a night, all its walks together; one
+            more fails the resource (a server paging without end).
+        request_deadline_seconds: longest one response may take, its body included.
+        max_response_bytes: largest response body (decoded) a request accepts.
         start: with ``end``, a backfill: read posts and media created in ``[start, end)``
             (``since``/``until``) with all their comments, and Messenger threads updated since
             ``start``, instead of what is new; the cursors are kept as they are.
         end: the end of the backfill window (exclusive).
     """
     settings = {"window": backfill_window(start, end, "meta"),
-                "base_url": base_url or S.DEFAULT_BASE_URL, "page_ids": page_ids or [],
-                "instagram_account_ids": instagram_account_ids or [],
+                "base_url": base_url or S.DEFAULT_BASE_URL,
+                "page_ids": checked(page_ids, "meta", "page_ids") or [],
+                "instagram_account_ids": checked(instagram_account_ids, "meta",
+                                                 "instagram_account_ids") or [],
                 "access_tokens": access_tokens, "lookback_days": lookback_days,
                 "comment_days": comment_days, "clients": {},
-                "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
+                "policy": HttpPolicy(max_attempts=max_attempts, max_wait_seconds=max_wait_seconds,
+                                     backoff_seconds=backoff_seconds, max_pages=max_pages,
+                                     request_deadline_seconds=request_deadline_seconds,
+                                     max_response_bytes=max_response_bytes)}
     posts = page_posts(settings)
     conversations = page_conversations(settings)
     media = ig_media(settings)
@@ -131,7 +148,8 @@ def snapshot_time() -> datetime:
 def _object(settings: dict, account_id: str, object_id: str, fields: str) -> object:
     """One Graph object (``/{id}?fields=...``) read with ``account_id``'s token: no ``data``
     envelope, no paging."""
-    return _client(settings, account_id).get(f"/{object_id}", params={"fields": fields}).json()
+    client = _client(settings, account_id)
+    return client.get(f"/{segment(object_id)}", params={"fields": fields}).json()
 
 
 def _windowed(settings: dict, account_id: str, path: str, fields: str, time_key: str,
@@ -233,7 +251,7 @@ def page_posts(settings: dict) -> Iterator[object]:
     """Posts in each owned Page's feed."""
     screen = Screen(S.PAGE_POST_RULES)
     for page_id in settings["page_ids"]:
-        yield from _windowed(settings, page_id, f"{page_id}/feed", S.PAGE_POST_FIELDS,
+        yield from _windowed(settings, page_id, f"{segment(page_id)}/feed", S.PAGE_POST_FIELDS,
                              "created_time", {"page_id": page_id}, screen)
 
 
@@ -247,7 +265,7 @@ def post_comments(posts: list[dict], settings: dict) -> Iterator[object]:
     screen = Screen(S.COMMENT_RULES)
     for post in parent_rows(posts):
         yield from _screened_children(
-            settings, screen, post["page_id"], f"{post['id']}/comments", S.COMMENT_FIELDS,
+            settings, screen, post["page_id"], f"{segment(post['id'])}/comments", S.COMMENT_FIELDS,
             {"post_id": post["id"], "page_id": post["page_id"]}, {"filter": "stream"})
 
 
@@ -263,7 +281,7 @@ def page_conversations(settings: dict) -> Iterator[object]:
         backfill = settings["window"]
         oldest_wanted = (int(backfill.start.timestamp()) if backfill
                          else since_param(newest, settings["lookback_days"]).get("since"))
-        for items in _read(settings, page_id, f"{page_id}/conversations",
+        for items in _read(settings, page_id, f"{segment(page_id)}/conversations",
                            S.CONVERSATION_FIELDS, {"platform": "messenger"}):
             items = screen([_with(c, {"page_id": page_id}) for c in items],
                            f"/{page_id}/conversations")
@@ -288,7 +306,7 @@ def conversation_messages(conversations: list[dict], settings: dict) -> Iterator
     screen = Screen(S.MESSAGE_RULES)
     for conversation in parent_rows(conversations):
         yield from _screened_children(
-            settings, screen, conversation["page_id"], f"{conversation['id']}/messages",
+            settings, screen, conversation["page_id"], f"{segment(conversation['id'])}/messages",
             S.MESSAGE_FIELDS,
             {"conversation_id": conversation["id"], "page_id": conversation["page_id"]})
 
@@ -300,8 +318,8 @@ def ig_media(settings: dict) -> Iterator[object]:
     """Media published by each owned Instagram account."""
     screen = Screen(S.IG_MEDIA_RULES)
     for account_id in settings["instagram_account_ids"]:
-        yield from _windowed(settings, account_id, f"{account_id}/media", S.IG_MEDIA_FIELDS,
-                             "timestamp", {"account_id": account_id}, screen)
+        yield from _windowed(settings, account_id, f"{segment(account_id)}/media",
+                             S.IG_MEDIA_FIELDS, "timestamp", {"account_id": account_id}, screen)
 
 
 @dlt.transformer(name="ig_comments", primary_key="id", write_disposition="merge",
@@ -313,7 +331,7 @@ def ig_comments(media: list[dict], settings: dict) -> Iterator[object]:
         return
     screen = Screen(S.IG_COMMENT_RULES)
     for medium in parent_rows(media):
-        path = f"{medium['id']}/comments"
+        path = f"{segment(medium['id'])}/comments"
         context = {"media_id": medium["id"], "account_id": medium["account_id"]}
         for items in _read(settings, medium["account_id"], path, S.IG_COMMENT_FIELDS):
             rows: list = []

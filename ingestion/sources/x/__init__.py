@@ -14,7 +14,19 @@ from datetime import datetime
 import dlt
 
 from ingestion.sources.arrow import batched
-from ingestion.sources.rest import HttpPolicy, as_parquet, cursors, newest_id, pages, require
+from ingestion.sources.rest import (
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_DEADLINE_SECONDS,
+    HttpPolicy,
+    as_parquet,
+    checked,
+    cursors,
+    newest_id,
+    pages,
+    require,
+    segment,
+)
 from ingestion.sources.validation import VERSIONED, Screen
 from ingestion.sources.window import Window, backfill_window, parse_time
 from ingestion.sources.x import settings as S
@@ -32,6 +44,9 @@ def x_source(
     max_attempts: int = 5,
     max_wait_seconds: float = 900.0,
     backoff_seconds: float = 2.0,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
 ):
@@ -46,16 +61,24 @@ def x_source(
         max_attempts: tries per request (rate limits, 5xx, truncated bodies).
         max_wait_seconds: longest single wait, e.g. for ``x-rate-limit-reset``.
         backoff_seconds: first backoff step for 5xx and broken bodies (doubles each try).
+        max_pages: pages one resource may read in a night, all its walks together; one
+            more fails the resource (a server paging without end).
+        request_deadline_seconds: longest one response may take, its body included.
+        max_response_bytes: largest response body (decoded) a request accepts.
         start: with ``end``, a backfill: read tweets and DMs created in ``[start, end)``
             (``start_time``/``end_time``) instead of what is new, and keep the cursors as
             they are. Recent search only reaches back seven days on X.
         end: the end of the backfill window (exclusive).
     """
     settings = {"window": backfill_window(start, end, "x"),
-                "base_url": base_url or S.DEFAULT_BASE_URL, "account_ids": account_ids,
+                "base_url": base_url or S.DEFAULT_BASE_URL,
+                "account_ids": checked(account_ids, "x", "account_ids"),
                 "search_query": search_query, "bearer_token": bearer_token,
                 "user_tokens": user_tokens,
-                "policy": HttpPolicy(max_attempts, max_wait_seconds, backoff_seconds)}
+                "policy": HttpPolicy(max_attempts=max_attempts, max_wait_seconds=max_wait_seconds,
+                                     backoff_seconds=backoff_seconds, max_pages=max_pages,
+                                     request_deadline_seconds=request_deadline_seconds,
+                                     max_response_bytes=max_response_bytes)}
     return as_parquet(
         mentions(settings),
         posts(settings),
@@ -77,7 +100,7 @@ def _timeline(settings: dict, endpoint: str) -> Iterator[list[dict]]:
         elif since.get(account_id):
             params["since_id"] = since[account_id]
         newest = since.get(account_id)
-        path = f"/2/users/{account_id}/{endpoint}"
+        path = f"/2/users/{segment(account_id)}/{endpoint}"
         for items, body in pages(api, path, paginator(), params):
             rows = screen([{**t, "owned_account_id": account_id} if isinstance(t, dict) else t
                            for t in with_authors(items, body, "author_id")], path)
