@@ -85,21 +85,21 @@ flagged as (
         unioned.*,
         exists (
             select 1 from spam_markers
-            where unioned.text_lower like {{ dbt.concat(["'%'", "spam_markers.marker", "'%'"]) }}
+            where {{ contains_text("unioned.text_lower", "spam_markers.marker") }}
         ) as is_spam,
         exists (
             select 1 from keywords
             where keywords.kind in ('brand', 'product')
-                and unioned.text_lower like {{ dbt.concat(["'%'", "keywords.keyword", "'%'"]) }}
+                and {{ contains_text("unioned.text_lower", "keywords.keyword") }}
         ) as names_brand,
         exists (
             select 1 from keywords
             where keywords.kind = 'chat_hashtag'
-                and unioned.text_lower like {{ dbt.concat(["'%#'", "keywords.keyword", "'%'"]) }}
+                and {{ contains_text("unioned.text_lower", dbt.concat(["'#'", "keywords.keyword"])) }}
         ) as is_chat_participation,
         exists (
             select 1 from urgency_markers
-            where unioned.text_lower like {{ dbt.concat(["'%'", "urgency_markers.marker", "'%'"]) }}
+            where {{ contains_text("unioned.text_lower", "urgency_markers.marker") }}
         ) as is_urgent
     from unioned
     where unioned.person_id is not null

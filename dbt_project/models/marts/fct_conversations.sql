@@ -167,7 +167,9 @@ final as (
     left join stages
         on joined.crm_contact_id = stages.contact_id
         and joined.started_at >= stages.valid_from
-        and (joined.started_at < stages.valid_to or stages.valid_to is null)
+        -- a plain range (no "or ... is null"), so engines can use a range join: with the
+        -- "or" DuckDB fell back to a nested loop whose cost grew with the square of the data
+        and joined.started_at < coalesce(stages.valid_to, cast('9999-12-31' as timestamp))
 )
 
 select * from final

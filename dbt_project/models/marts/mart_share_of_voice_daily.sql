@@ -39,7 +39,7 @@ mentions as (
     from relevance
     inner join messages on relevance.message_key = messages.message_key
     inner join names
-        on lower(messages.text) like {{ dbt.concat(["'%'", "names.keyword", "'%'"]) }}
+        on {{ contains_text("lower(messages.text)", "names.keyword") }}
         or (names.kind = 'brand' and relevance.is_directed_at_brand)
     left join sentiment on relevance.message_key = sentiment.message_key
 ),
