@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import socket
 import sys
 import time
@@ -364,7 +365,7 @@ def replay(args: argparse.Namespace) -> int:
     server = ReplayServer(payloads, port=args.port).start()
     print(f"replaying {payloads} at {server.url}; settings for the sources:")
     for key, value in demo_environment(payloads, server.url).items():
-        print(f"export {key}='{value}'")
+        print(f"export {key}={shlex.quote(str(value))}")
     try:
         while True:
             time.sleep(3600)

@@ -46,6 +46,13 @@ class ServingStatus:
     sources: dict[str, str] | None = None
 
 
+def sql_string(value: object) -> str:
+    """``value`` as an SQL string literal (single quotes doubled). ATTACH and COPY take no
+    prepared parameters for their file names; a path with an apostrophe ("O'Brien's data")
+    must still work and never end the literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -96,7 +103,7 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
     snapshot.mkdir(parents=True)
     con = duckdb.connect(str(tmp))
     try:
-        con.execute(f"attach '{working}' as working (read_only)")
+        con.execute(f"attach {sql_string(working)} as working (read_only)")
         marts = [r[0] for r in con.execute(
             "select table_name from information_schema.tables "
             "where table_catalog = 'working' and table_schema = ? order by table_name",
@@ -109,8 +116,8 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
         for mart in marts:
             con.execute(f'create table {MARTS_SCHEMA}."{mart}" as '
                         f'select * from working.{MARTS_SCHEMA}."{mart}"')
-            con.execute(f'copy {MARTS_SCHEMA}."{mart}" to \'{snapshot / (mart + ".parquet")}\' '
-                        "(format parquet)")
+            con.execute(f'copy {MARTS_SCHEMA}."{mart}" to '
+                        f'{sql_string(snapshot / (mart + ".parquet"))} (format parquet)')
             counts[mart] = con.execute(f'select count(*) from {MARTS_SCHEMA}."{mart}"'
                                        ).fetchall()[0][0]
         data_as_of = None

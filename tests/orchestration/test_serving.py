@@ -183,3 +183,16 @@ def test_an_alert_the_webhook_refused_is_sent_again_next_time(
     receiver.fail = False
     shitstorm_alerts(build_sensor_context(cursor=context.cursor))
     assert [b["alert"]["alert_id"] for b in receiver.bodies] == ["storm-1"]
+
+
+def test_publishing_works_with_an_apostrophe_in_the_paths(tmp_path: Path) -> None:
+    folder = tmp_path / "O'Brien's team"
+    folder.mkdir()
+    working, serving = folder / "it's.duckdb", folder / "serving 'BI'"
+    make_working(working, 3)
+    status = publish(working, serving, "run-'1'")
+    assert count(serving_file(serving)) == 3
+    parquet = serving / "parquet" / "current" / "fct_demo.parquet"
+    assert duckdb.execute("select count(*) from read_parquet(?)", [str(parquet)]
+                          ).fetchall()[0][0] == 3
+    assert status.published_run_id == "run-'1'"
