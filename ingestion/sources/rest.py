@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import dlt
 from dlt.common import json
@@ -409,6 +409,11 @@ class PolicySession(Session):
                                   or int(declared) > policy.max_response_bytes):
             response.close()
             raise self.error(f"{too_big}: Content-Length {declared[:20]}", request)
+        def overdue() -> SourceHTTPError:
+            return self.error(f"GET {endpoint} took longer than "
+                              f"{policy.request_deadline_seconds:g} s (request_deadline_seconds)",
+                              request)
+
         connection = getattr(response.raw, "connection", None)
         sock = getattr(connection, "sock", None)
         chunks: list[bytes] = []
@@ -418,9 +423,7 @@ class PolicySession(Session):
                 remaining = deadline - time.perf_counter()
                 if remaining <= 0:
                     response.close()
-                    raise self.error(f"GET {endpoint} took longer than "
-                                     f"{policy.request_deadline_seconds:g} s "
-                                     "(request_deadline_seconds)", request)
+                    raise overdue()
                 if sock is not None:  # no single read may outlast the deadline
                     sock.settimeout(min(remaining, policy.timeout_seconds))
                 chunk = response.raw.read1(_READ_CHUNK, decode_content=True)
@@ -434,9 +437,7 @@ class PolicySession(Session):
         except ReadTimeoutError as exc:
             if time.perf_counter() >= deadline:
                 response.close()
-                raise self.error(f"GET {endpoint} took longer than "
-                                 f"{policy.request_deadline_seconds:g} s "
-                                 "(request_deadline_seconds)", request) from None
+                raise overdue() from None
             raise Timeout(str(exc)) from None
         except (Urllib3Error, OSError) as exc:
             raise ChunkedEncodingError(type(exc).__name__) from None
@@ -541,6 +542,7 @@ def pages(client: RESTClient, path: str, paginator: BasePaginator, params: dict 
     endpoint = urlsplit(url).path
     resource = _resource_name(endpoint)
     seen = {_page_key(url, params)}
+    cursors_used = set(_cursors(url, params))
     _count_page(session, resource, endpoint)
     # An empty response hook list: PolicySession already raised for anything not a success.
     walk = client.paginate(path, params=params, paginator=paginator,
@@ -565,10 +567,14 @@ def pages(client: RESTClient, path: str, paginator: BasePaginator, params: dict 
         request = page.request
         session.check_origin(request.url, f"the next-page link of GET {endpoint}")
         key = _page_key(request.url, request.params)
-        if key in seen:
-            raise session.error(f"paging of GET {endpoint} came back to a page it had read "
-                                f"(after {len(seen)} pages): the server pages in a circle")
+        used = set(_cursors(request.url, request.params))
+        if key in seen or used & cursors_used:
+            again = "".join(f" ({name}={value[:40]})" for name, value in used & cursors_used)
+            raise session.error(f"paging of GET {endpoint} came back to a page it had read"
+                                f"{again} after {len(seen)} pages: the server pages in a "
+                                "circle")
         seen.add(key)
+        cursors_used |= used
         _count_page(session, resource, endpoint)
 
 
@@ -587,6 +593,18 @@ def _count_page(session: PolicySession, resource: str, endpoint: str) -> None:
                             f"limit (max_pages); stopped before the next page of GET "
                             f"{endpoint}")
     read[resource] += 1
+
+
+# Paging parameters whose value must change from page to page (X, Graph, Mastodon).
+_CURSOR_PARAMS = frozenset({"pagination_token", "next_token", "after", "__paging_token",
+                            "max_id", "min_id"})
+
+
+def _cursors(url: str | None, params: Mapping | None) -> list[tuple[str, str]]:
+    """The cursor parameters of a page request, from its URL and its parameters."""
+    query = parse_qsl(urlsplit(url or "").query, keep_blank_values=True)
+    return [(name, str(value)) for name, value in [*query, *(params or {}).items()]
+            if name in _CURSOR_PARAMS]
 
 
 def _page_key(url: str | None, params: Mapping | None) -> str:

@@ -180,6 +180,21 @@ def test_a_mastodon_link_back_to_the_same_page_stops_with_an_error(
     assert len(asked) == 2  # the first page, its link; the link's link is the same
 
 
+def test_a_mastodon_link_repeating_its_cursor_under_new_parameters_stops_with_an_error(
+        env: pytest.MonkeyPatch) -> None:
+    def same_cursor(asked: Asked) -> Answer:
+        n = int(asked.query.get("n", "0")) + 1
+        link = f"{server.url}/mastodon/api/v1/notifications?max_id=5&n={n}"
+        return Answer(body=[notification("9001")], headers={"Link": f'<{link}>; rel="next"'})
+
+    with HostileServer(routed({"/notifications": same_cursor})) as server:
+        configure(env, "mastodon", server.url)
+        error = fails_with("mastodon")
+        asked = server.paths("/notifications")
+    assert "came back to a page it had read (max_id=5)" in str(error)
+    assert len(asked) == 2
+
+
 def test_a_two_page_graph_cycle_stops_with_an_error(env: pytest.MonkeyPatch) -> None:
     def cycle(asked: Asked) -> Answer:
         after = "b" if asked.query.get("after") == "a" else "a"
