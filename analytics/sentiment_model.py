@@ -91,15 +91,58 @@ def tokens(text: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(text)]
 
 
-@functools.cache
-def _murmurhash():
-    from sklearn.utils import murmurhash3_32
+def _murmurhash3_32(strings: Sequence[str]) -> np.ndarray:
+    """MurmurHash3 (x86, 32 bits, seed 0) of the UTF-8 bytes of each string, unsigned: what
+    scikit-learn's murmurhash3_32(s, positive=True) gives, for many strings at once and
+    without importing scikit-learn (2 s of a dbt run's start)."""
+    n = len(strings)
+    if not n:
+        return np.zeros(0, dtype=np.uint32)
+    encoded = [string.encode("utf-8") for string in strings]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+    # longest first, so the strings a 4-byte block still belongs to are a prefix
+    order = np.argsort(-lengths, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    sorted_lengths = lengths[order]
+    blocks = int(sorted_lengths[0]) // 4 + 1
+    joined = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    ends = np.cumsum(lengths)
+    padded = np.zeros((n, blocks * 4), dtype=np.uint8)
+    padded[np.repeat(rank, lengths), np.arange(len(joined)) - np.repeat(ends - lengths, lengths)] \
+        = joined
+    words = padded.view("<u4")
+    full_blocks = sorted_lengths // 4
+    c1, c2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
+    hashed = np.zeros(n, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        for block in range(int(full_blocks[0])):
+            rows = int(np.count_nonzero(full_blocks > block))
+            k = words[:rows, block] * c1
+            k = ((k << np.uint32(15)) | (k >> np.uint32(17))) * c2
+            h = hashed[:rows] ^ k
+            hashed[:rows] = (((h << np.uint32(13)) | (h >> np.uint32(19))) * np.uint32(5)
+                             + np.uint32(0xE6546B64))
+        # the tail: the 1-3 bytes after the full blocks, zero-padded as murmur reads them
+        k = words[np.arange(n), full_blocks] * c1
+        k = ((k << np.uint32(15)) | (k >> np.uint32(17))) * c2
+        hashed = np.where(sorted_lengths % 4 > 0, hashed ^ k, hashed)
+        hashed ^= sorted_lengths.astype(np.uint32)
+        hashed ^= hashed >> np.uint32(16)
+        hashed *= np.uint32(0x85EBCA6B)
+        hashed ^= hashed >> np.uint32(13)
+        hashed *= np.uint32(0xC2B2AE35)
+        hashed ^= hashed >> np.uint32(16)
+    return hashed[rank]
 
-    return murmurhash3_32
+
+def _buckets(features: Sequence[str]) -> np.ndarray:
+    """The hash bucket of each feature string (int64)."""
+    return _murmurhash3_32(features).astype(np.int64) & _BUCKET_MASK
 
 
 def _bucket(feature: str) -> int:
-    return _murmurhash()(feature, positive=True) & _BUCKET_MASK
+    return int(_buckets([feature])[0])
 
 
 _BUCKET_MASK = 2**HASH_BITS - 1
@@ -108,18 +151,18 @@ _CAPITAL_WORD = re.compile(r"\b[^\W\d_]{3,}\b")
 _THREE_CAPITALS = re.compile("[A-Z]{3}")
 
 
-@functools.lru_cache(maxsize=100_000)
-def _word_buckets(word: str) -> tuple[int, ...]:
-    """Buckets of a word: the word itself and, for words of letters, its character 3-5-grams."""
-    buckets = [_bucket("w" + word)]
+def _word_features(word: str) -> list[str]:
+    """The feature strings of a word: the word itself and, for words of letters, its
+    character 3-5-grams."""
+    features = ["w" + word]
     if len(word) > 2 and word[0].isalpha() and word != "httpurl":
         padded = f"<{word.rstrip('~')}>"
-        buckets.extend(
-            _bucket("c" + padded[start:start + size])
+        features.extend(
+            "c" + padded[start:start + size]
             for size in (3, 4, 5)
             for start in range(len(padded) - size + 1)
         )
-    return tuple(buckets)
+    return features
 
 
 @dataclass(frozen=True)
@@ -138,64 +181,90 @@ _CACHE_ENTRIES = 200_000
 
 class _Analyser:
     """analyse() for one lexicon, fast: what a token means (role, word, buckets, valences) is
-    worked out once per distinct token and kept, and so is each bigram's bucket. Lexicons are
-    not changed after they are built (model_for builds a new one for overrides), so the caches
-    stay right."""
+    worked out once per distinct token and kept, and so is each bigram's bucket; new tokens
+    and bigrams of a batch of texts are hashed together. Lexicons are not changed after they
+    are built (model_for builds a new one for overrides), so the caches stay right."""
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        self._tokens: dict[str, list] = {}
+        self._tokens: dict[str, tuple] = {}
         self._bigrams: dict[tuple[str, str], int] = {}
-        self._lengths = [_bucket(f"n{size}") for size in range(11)]
+        self._lengths = _buckets([f"n{size}" for size in range(11)]).tolist()
 
-    def _token(self, raw_token: str) -> list:
-        """[role, word, buckets (an array), negated buckets (filled when first needed), word
-        valence, emoji valence] of a token as the tokeniser found it (before lower-casing)."""
-        if len(self._tokens) >= _CACHE_ENTRIES:
+    def _learn(self, token_lists: list[list[str]]) -> None:
+        """Cache (role, word, buckets, the parts of its buckets when negated, word valence,
+        emoji valence) of each token not cached yet, as the tokeniser found it (before
+        lower-casing)."""
+        new = set().union(*token_lists)
+        new.difference_update(self._tokens)
+        if not new:
+            return
+        if len(self._tokens) + len(new) > _CACHE_ENTRIES:
             self._tokens.clear()
-        token = raw_token.lower()
-        if token in _CLAUSE_END or token[0] in "!?":
-            info = [_CLAUSE, token[:2], _bucket_array(token[:2]), None, None, None]
-        else:
-            bare = token.replace("'", "").replace("’", "")
-            if bare in NEGATORS or bare.endswith("nt") and token.endswith(("n't", "n’t")):
-                info = [_NEGATOR, bare, _bucket_array(bare), None, None, None]
+            new = set().union(*token_lists)
+        parts, features = [], []
+        for raw_token in new:
+            token = raw_token.lower()
+            valence = emoji_valence = None
+            if token in _CLAUSE_END or token[0] in "!?":
+                role, word = _CLAUSE, token[:2]
             else:
-                word = token.lstrip("#") or token
-                valence = self.lexicon.words.get(word)
-                emoji_valence = (self.lexicon.emojis.get(token)
-                                 if valence is None and len(token) <= 2 else None)
-                info = [_WORD, word, _bucket_array(word), None, valence, emoji_valence]
-        self._tokens[raw_token] = info
-        return info
+                bare = token.replace("'", "").replace("’", "")
+                if bare in NEGATORS or bare.endswith("nt") and token.endswith(("n't", "n’t")):
+                    role, word = _NEGATOR, bare
+                else:
+                    role, word = _WORD, token.lstrip("#") or token
+                    valence = self.lexicon.words.get(word)
+                    if valence is None and len(token) <= 2:
+                        emoji_valence = self.lexicon.emojis.get(token)
+            start = len(features)
+            features.extend(_word_features(word))
+            middle = len(features)
+            if role == _WORD:
+                # "word~" has the character n-grams of "word" when "word" has any (they
+                # are the n-grams of "<word>"), so only its own bucket is new
+                features.extend(["w" + word + "~"] if middle - start > 1
+                                else _word_features(word + "~"))
+            parts.append((raw_token, role, word, start, middle, len(features), valence,
+                          emoji_valence))
+        buckets = _buckets(features)
+        for raw_token, role, word, start, middle, end, valence, emoji_valence in parts:
+            plain = buckets[start:middle]
+            negated = None
+            if end > middle:
+                negated = ((buckets[middle:end], plain[1:]) if len(plain) > 1
+                           else (buckets[middle:end],))
+            self._tokens[raw_token] = (role, word, plain, negated, valence, emoji_valence)
 
-    def _bigram(self, pair: tuple[str, str]) -> int:
-        if len(self._bigrams) >= _CACHE_ENTRIES:
-            self._bigrams.clear()
-        bucket = self._bigrams[pair] = _bucket(f"b{pair[0]} {pair[1]}")
-        return bucket
+    def _bigram_buckets(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """The bucket of each bigram (first word, second word)."""
+        found = list(map(self._bigrams.get, pairs))
+        if None in found:
+            missing = [index for index, bucket in enumerate(found) if bucket is None]
+            new = list({pairs[index] for index in missing})
+            if len(self._bigrams) + len(new) > _CACHE_ENTRIES:
+                self._bigrams.clear()
+            known = dict(zip(new, _buckets([f"b{first} {second}" for first, second in new])
+                             .tolist(), strict=True))
+            self._bigrams.update(known)
+            for index in missing:
+                found[index] = known[pairs[index]]
+        return np.array(found, dtype=np.int64)
 
-    def analyse(self, text: str) -> tuple[list[np.ndarray], list[int], int, list[float]]:
-        """The buckets of the text as analyse() gives them: an array per word, the bigrams'
-        buckets, the length bucket; and its dense features."""
-        stretched = len(_STRETCH.findall(text))
-        raw = _normalise(text, stretched)
+    def _analyse(self, text: str, stretched: int, raw: str, raw_tokens: list[str]):
+        """(bucket arrays of the words, the bigrams, the length bucket, the dense features) of
+        a text whose tokens are all cached."""
         if raw.isascii() and not _THREE_CAPITALS.search(raw):
             capitals = 0
         else:
             capitals = sum(1 for word in _CAPITAL_WORD.findall(raw) if word.isupper())
-        raw_tokens = _TOKEN.findall(raw)
-        infos = list(map(self._tokens.get, raw_tokens))
-        if None in infos:
-            infos = [info or self._token(raw_token)
-                     for info, raw_token in zip(infos, raw_tokens, strict=True)]
         groups: list[np.ndarray] = []
         words: list[str] = []
         positive = negative = 0.0
         emoji_positive = emoji_negative = 0.0
         negated = False
-        for info in infos:
-            role, word, buckets, negated_buckets, valence, emoji_valence = info
+        for role, word, buckets, negated_buckets, valence, emoji_valence in map(
+                self._tokens.__getitem__, raw_tokens):
             if role != _WORD:
                 negated = role == _NEGATOR
             elif negated:
@@ -210,9 +279,9 @@ class _Analyser:
                         emoji_positive += emoji_valence
                     else:
                         emoji_negative -= emoji_valence
-                if negated_buckets is None:
-                    negated_buckets = info[3] = _bucket_array(word + "~")
-                word, buckets = word + "~", negated_buckets
+                words.append(word + "~")
+                groups.extend(negated_buckets)
+                continue
             elif valence is not None:
                 if valence > 0:
                     positive += valence
@@ -226,10 +295,6 @@ class _Analyser:
             words.append(word)
             groups.append(buckets)
         pairs = list(zip(words, words[1:], strict=False))
-        bigrams = list(map(self._bigrams.get, pairs))
-        if None in bigrams:
-            bigrams = [bucket if bucket is not None else self._bigram(pair)
-                       for bucket, pair in zip(bigrams, pairs, strict=True)]
         # length: a long text with a link is more often a neutral news item than a short post
         length = self._lengths[min(len(words) // 8, 10)]
         dense = [
@@ -245,7 +310,23 @@ class _Analyser:
             # the machine ate my note")
             math.tanh(min(positive, negative) / 2.0),
         ]
-        return groups, bigrams, length, dense
+        return groups, pairs, length, dense
+
+    def _tokenised(self, texts: Sequence[str]) -> list[tuple[str, int, str, list[str]]]:
+        """Each text with its letter runs, normalised text and tokens; new tokens learnt."""
+        tokenised = []
+        for text in texts:
+            stretched = len(_STRETCH.findall(text))
+            raw = _normalise(text, stretched)
+            tokenised.append((text, stretched, raw, _TOKEN.findall(raw)))
+        self._learn([raw_tokens for _, _, _, raw_tokens in tokenised])
+        return tokenised
+
+    def analyse(self, text: str) -> tuple[list[int], list[float]]:
+        """analyse() of one text."""
+        groups, pairs, length, dense = self._analyse(*self._tokenised([text])[0])
+        return ([bucket for group in groups for bucket in group.tolist()]
+                + self._bigram_buckets(pairs).tolist() + [length], dense)
 
     def hashed(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The texts' distinct buckets, row after row, sorted within a row (indptr, indices),
@@ -253,16 +334,16 @@ class _Analyser:
         n = len(texts)
         word_arrays: list[np.ndarray] = []
         words_per_row = np.empty(n, dtype=np.int64)
-        bigrams: list[int] = []
-        bigrams_per_row = np.empty(n, dtype=np.int64)
+        pairs: list[tuple[str, str]] = []
+        pairs_per_row = np.empty(n, dtype=np.int64)
         lengths = np.empty(n, dtype=np.int64)
         dense = []
-        for row, text in enumerate(texts):
-            groups, row_bigrams, lengths[row], values = self.analyse(text)
+        for row, tokenised in enumerate(self._tokenised(texts)):
+            groups, row_pairs, lengths[row], values = self._analyse(*tokenised)
             word_arrays.extend(groups)
             words_per_row[row] = len(groups)
-            bigrams.extend(row_bigrams)
-            bigrams_per_row[row] = len(row_bigrams)
+            pairs.extend(row_pairs)
+            pairs_per_row[row] = len(row_pairs)
             dense.append(values)
         # one key per (row, bucket), sorted: duplicates side by side, rows in order
         rows = np.arange(n, dtype=np.int64)
@@ -271,8 +352,7 @@ class _Analyser:
                                           count=len(word_arrays)))
         keys = np.concatenate([
             (word_rows << HASH_BITS) | np.concatenate([*word_arrays, np.empty(0, np.int64)]),
-            (np.repeat(rows, bigrams_per_row) << HASH_BITS)
-            | np.array(bigrams, dtype=np.int64),
+            (np.repeat(rows, pairs_per_row) << HASH_BITS) | self._bigram_buckets(pairs),
             (rows << HASH_BITS) | lengths,
         ])
         keys.sort()
@@ -285,14 +365,9 @@ class _Analyser:
                 np.array(dense, dtype=np.float64).reshape(n, N_DENSE))
 
 
-def _bucket_array(word: str) -> np.ndarray:
-    return np.array(_word_buckets(word), dtype=np.int64)
-
-
 def analyse(text: str, lexicon: Lexicon) -> tuple[list[int], list[float]]:
     """The hash buckets of the text's words, n-grams and bigrams, and its dense features."""
-    groups, bigrams, length, dense = _Analyser(lexicon).analyse(text)
-    return [bucket for group in groups for bucket in group.tolist()] + bigrams + [length], dense
+    return _Analyser(lexicon).analyse(text)
 
 
 def _hashed_matrix(indptr: np.ndarray, indices: np.ndarray):
