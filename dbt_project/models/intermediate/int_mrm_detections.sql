@@ -117,7 +117,7 @@ brand_mentions as (
     from person_messages
     inner join keywords
         on keywords.kind in ('brand', 'product')
-        and person_messages.text_lower like {{ dbt.concat(["'%'", "keywords.keyword", "'%'"]) }}
+        and {{ contains_text("person_messages.text_lower", "keywords.keyword") }}
     where person_messages.message_type in ('mention', 'keyword_mention', 'hashtag_post')
         and person_messages.sentiment_score >= {{ var('mrm_mention_min_score') }}
 ),
@@ -128,7 +128,7 @@ chat_posts as (
     from person_messages
     inner join keywords
         on keywords.kind = 'chat_hashtag'
-        and person_messages.text_lower like {{ dbt.concat(["'%#'", "keywords.keyword", "'%'"]) }}
+        and {{ contains_text("person_messages.text_lower", dbt.concat(["'#'", "keywords.keyword"])) }}
 ),
 
 first_chat_posts as (
