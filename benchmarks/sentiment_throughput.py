@@ -9,10 +9,13 @@ text files of warehouse/sentiment_data/; default: the shared training splits), r
 running number appended so no two texts are equal (a night holds few exact repeats; the
 scorer's word caches still profit from the shared vocabulary, as on real nights).
 ``--lang-share`` is the share of messages that carry the platform's language field (X and
-Mastodon send one; Facebook and Instagram do not, and those are detected). It prints the wall
-time of `dbt run --select int_message_sentiment` (a full build: every message is new), the
-time of an empty `dbt run` of another model for dbt's own start-up, and messages/s with and
-without that start-up. dbt runs a Python model on one thread, so the figure is per core.
+Mastodon send one; Facebook and Instagram do not, and those are detected). It runs
+`dbt run --select int_message_sentiment` (a full build: every message is new) and an empty
+`dbt run` of another model for dbt's own start-up, and prints for each the wall time, the CPU
+time (user + system) and the peak RSS of the dbt process, then messages per CPU-second and
+per wall second with and without that start-up. The CPU figures count the dbt process alone,
+so they hold on a machine others share, where wall time is noise; dbt runs a Python model on
+one thread, so messages per CPU-second is the figure per core.
 """
 
 from __future__ import annotations
