@@ -23,11 +23,11 @@ so they add no Dagster asset. Reasons:
   shape), or a resource's own shape (a Mastodon notification whose status is gone);
 - ``missing <field>``, ``<field> is not an id``, ``<field> is not text``,
   ``<field> is not a number``, ``<field> is not an object``;
-- ``<field> is not a <platform> id: '...'``, ``<field> is out of range for a <platform> id:
-  '...'`` (beyond 64 bits), ``<field> is a snowflake id from the future: '...'`` (X tweet and
-  DM ids, Mastodon status ids encode their creation time): each platform's key ids have a
-  shape (:class:`IdFormat`, in the source's ``settings.py``), and an absurd id would become a
-  ``since_id`` / ``min_id`` cursor past every real item, or part of a URL path;
+- ``<field> is not a valid id on <platform>: '...'``, ``<field> is out of range for an id on
+  <platform>: '...'`` (beyond 64 bits), ``<field> is a snowflake id from the future: '...'``
+  (X tweet and DM ids, Mastodon status ids encode their creation time): each platform's key
+  ids have a shape (:class:`IdFormat`, in the source's ``settings.py``), and an absurd id
+  would become a ``since_id`` / ``min_id`` cursor past every real item, or part of a URL path;
 - ``<field> is not a time: '...'`` (unparseable, impossible date, bad or missing time zone),
   ``<field> is in the future: '...'`` (beyond :data:`FUTURE_TOLERANCE`: a future time would
   also push a ``since`` cursor past every real item), ``<field> is before 2000: '...'``;
@@ -95,13 +95,14 @@ class IdFormat:
     """What a platform's ids look like.
 
     Args:
-        platform: named in reasons (``id is not a Mastodon id``).
+        platform: named in reasons (``id is not a valid id on Mastodon``).
         numeric: the shape of a numeric id (regular expression); each run of digits in it
             must be at most :data:`MAX_ID`.
         other: the shape of ids that are not numbers (another server software's, Messenger's
             ``m_...``), when the platform has such; None: every id is numeric.
-        snowflakes: key fields whose ids are snowflakes, ``(shift, epoch_ms)`` giving their
-            creation time (``(id >> shift) + epoch_ms``): such an id may not lie in the future.
+        snowflakes: ``(field, shift, epoch_ms)`` for each key field whose ids are snowflakes,
+            creation time in ms ``(id >> shift) + epoch_ms``: such an id may not lie in the
+            future.
     """
 
     platform: str
@@ -114,7 +115,8 @@ class IdFormat:
         shown = text[:60]
         if _fullmatch(self.numeric, text):
             if any(len(run) > 19 or int(run) > MAX_ID for run in _DIGIT_RUNS.findall(text)):
-                raise Rejected(f"{field} is out of range for a {self.platform} id: {shown!r}")
+                raise Rejected(f"{field} is out of range for an id on {self.platform}: "
+                               f"{shown!r}")
             for path, shift, epoch_ms in self.snowflakes:
                 if path == field:
                     created = datetime.fromtimestamp(((int(text) >> shift) + epoch_ms) / 1000,
@@ -124,7 +126,7 @@ class IdFormat:
                                        f"({created:%Y-%m-%d})")
             return
         if self.other is None or not _fullmatch(self.other, text):
-            raise Rejected(f"{field} is not a {self.platform} id: {shown!r}")
+            raise Rejected(f"{field} is not a valid id on {self.platform}: {shown!r}")
 
 
 _DIGIT_RUNS = re.compile(r"[0-9]+")

@@ -315,9 +315,9 @@ def _add_item(page_file: Path, item: dict, x: bool) -> None:
 
 
 @pytest.mark.parametrize(("absurd", "reason"), [
-    ("99999999999999999999999999999", "id is out of range for a X id"),
+    ("99999999999999999999999999999", "id is out of range for an id on X"),
     ("9223372036854775807", "id is a snowflake id from the future"),
-    ("1790000000000000004; drop", "id is not a X id"),
+    ("1790000000000000004; drop", "id is not a valid id on X"),
 ])
 def test_an_x_tweet_with_an_absurd_id_is_quarantined_and_never_becomes_since_id(
         env: pytest.MonkeyPatch, pages_copy: Path, absurd: str, reason: str) -> None:
@@ -346,7 +346,7 @@ def test_a_mastodon_notification_with_an_absurd_id_is_quarantined_and_never_beco
         assert query(env_warehouse(), "select item_id, reason from "
                                       "raw_mastodon.notifications_quarantine") == [
             ("99999999999999999999",
-             "id is out of range for a Mastodon id: '99999999999999999999'")]
+             "id is out of range for an id on Mastodon: '99999999999999999999'")]
         server.requests.clear()
         pipelines.run("mastodon")
         asked = [r for r in server.requests if "/api/v1/notifications?" in r]
@@ -471,7 +471,7 @@ def test_a_graph_item_id_that_would_change_the_url_is_quarantined_and_not_follow
         asked = server.paths()
     assert not [r for r in asked if "333" in r or "/comments" in r]
     assert query(env_warehouse(), "select item_id, reason from raw_meta.page_posts_quarantine") \
-        == [("222_1/../../333", "id is not a Graph id: '222_1/../../333'")]
+        == [("222_1/../../333", "id is not a valid id on Graph: '222_1/../../333'")]
 
 
 # --- 14. the token is redacted in every encoding -------------------------------------------
