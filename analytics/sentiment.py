@@ -152,11 +152,13 @@ def score_text(text: str | None, lang: str | None,
 class SentimentSettings:
     """What scoring depends on besides the text: the languages detection may answer (None: all
     of py3langid's), the letters a text needs to be detected, and the (token, valence)
-    overrides of the sentiment_lexicon_overrides seed, sorted by token."""
+    overrides of the sentiment_lexicon_overrides seed, sorted by token, and the sarcasm cues."""
 
     detect_languages: tuple[str, ...] | None = DEFAULT_DETECT_LANGUAGES
     min_letters_to_detect: int = DEFAULT_MIN_LETTERS_TO_DETECT
     overrides: tuple[tuple[str, float], ...] = ()
+    # dbt var sentiment_sarcasm_markers: see apply_sarcasm
+    sarcasm_markers: tuple[str, ...] = ()
 
 
 class Sentiment(NamedTuple):
@@ -214,7 +216,23 @@ def score_message_arrays(texts: Sequence[str | None], platform_langs: Sequence[s
             indexes = all_indexes[start:start + BATCH_SIZE]
             probabilities[indexes] = model_for(model_lang, settings.overrides).probabilities(
                 [texts[i] for i in indexes])
+    apply_sarcasm(texts, probabilities, settings.sarcasm_markers)
     return ScoredMessages(langs, probabilities)
+
+
+def apply_sarcasm(texts: Sequence[str | None], probabilities: np.ndarray,
+                  markers: tuple[str, ...]) -> None:
+    """In place: where a text has a sarcasm cue (markers: the dbt var
+    sentiment_sarcasm_markers) and the model finds it more positive than negative, the positive
+    and negative probabilities trade places: "Thanks for nothing", "Great, another delay" and
+    "Na toll, schon wieder" praise with the words of a complaint. A cue next to words the model
+    already reads as negative changes nothing."""
+    if not markers:
+        return
+    for index, text in enumerate(texts):
+        row = probabilities[index]
+        if row[2] > row[0] and matches_marker(text, markers):
+            row[0], row[2] = row[2], row[0]
 
 
 def score_messages(texts: Sequence[str | None], platform_langs: Sequence[str | None],
@@ -335,8 +353,9 @@ def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
 
 def settings_from_vars(dbt_vars: Mapping[str, Any],
                        override_rows: Iterable[Mapping[str, Any]]) -> SentimentSettings:
-    """Settings from the sentiment_detect_languages and sentiment_min_letters_to_detect dbt
-    vars (as the model's config hands them over, or as dbt_project.yml sets them) and the rows
+    """Settings from the sentiment_detect_languages, sentiment_min_letters_to_detect and
+    sentiment_sarcasm_markers dbt vars (as the model's config hands them over, or as
+    dbt_project.yml sets them) and the rows
     of the sentiment_lexicon_overrides seed (columns
     token, valence); an empty sentiment_detect_languages allows every language."""
     languages = dbt_vars["sentiment_detect_languages"]
@@ -345,6 +364,8 @@ def settings_from_vars(dbt_vars: Mapping[str, Any],
         detect_languages=tuple(languages) if languages else None,
         min_letters_to_detect=int(dbt_vars["sentiment_min_letters_to_detect"]),
         overrides=tuple(sorted(overrides.items())),
+        sarcasm_markers=tuple(str(marker) for marker in
+                              dbt_vars.get("sentiment_sarcasm_markers") or ()),
     )
 
 

@@ -124,7 +124,16 @@ def test_project_settings_are_the_dbt_vars_defaults_and_the_seeded_overrides():
     settings = sentiment.project_settings()
     assert settings == sentiment.SentimentSettings(
         detect_languages=("en", "de", "fr", "es", "it", "nl", "pt", "pl", "tr", "sv", "da"),
-        min_letters_to_detect=3, overrides=_seed_overrides())
+        min_letters_to_detect=3, overrides=_seed_overrides(),
+        sarcasm_markers=tuple(_project_vars()["sentiment_sarcasm_markers"]))
+    assert any("nothing" in marker for marker in settings.sarcasm_markers)
+
+
+def _project_vars() -> dict:
+    import yaml
+
+    project = REPO_ROOT / "dbt_project" / "dbt_project.yml"
+    return yaml.safe_load(project.read_text(encoding="utf-8"))["vars"]
 
 
 def test_project_settings_read_a_teams_seeds_folder_and_an_empty_language_list(

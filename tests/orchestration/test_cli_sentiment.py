@@ -75,3 +75,24 @@ def test_bad_lines_get_an_error_and_the_others_are_still_scored(tmp_path: Path):
     assert [o.get("id", o.get("line")) for o in errors] == [2, 3, 4, 5, 6, 7]
     assert all("label" not in o for o in errors)
     assert (out[0]["label"], out[-1]["label"]) == ("positive", "negative")
+
+
+def test_sarcastic_praise_is_not_read_as_praise(tmp_path: Path):
+    # the dbt var sentiment_sarcasm_markers reaches `rapport sentiment` as it reaches the
+    # warehouse; plain praise and plain thanks stay positive
+    lines = [
+        {"id": "nothing", "text": "Thanks a lot for nothing, great service", "lang": "en"},
+        {"id": "another", "text": "Great, another delay. Wonderful.", "lang": "en"},
+        {"id": "roll", "text": "Perfect timing as always 🙄", "lang": "en"},
+        {"id": "toll", "text": "Toll, schon wieder eine Stunde Verspätung. Super!", "lang": "de"},
+        {"id": "nix", "text": "Danke für nix, echt super", "lang": "de"},
+        {"id": "praise", "text": "Great, it works again! Thank you so much", "lang": "en"},
+        {"id": "danke", "text": "Super, vielen Dank für die schnelle Hilfe!", "lang": "de"},
+    ]
+    stdin = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
+    out = {o["id"]: o for o in _rapport_sentiment(stdin, cwd=tmp_path)}
+    for key in ("nothing", "another", "roll", "toll", "nix"):
+        assert out[key]["p_negative"] > out[key]["p_positive"], out[key]
+        assert out[key]["label"] != "positive", out[key]
+    for key in ("praise", "danke"):
+        assert out[key]["label"] == "positive", out[key]

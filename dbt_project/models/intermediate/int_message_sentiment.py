@@ -120,6 +120,7 @@ def model(dbt, session):
     dbt_vars = {
         "sentiment_detect_languages": dbt.config.get("sentiment_detect_languages"),
         "sentiment_min_letters_to_detect": dbt.config.get("sentiment_min_letters_to_detect"),
+        "sentiment_sarcasm_markers": dbt.config.get("sentiment_sarcasm_markers"),
     }
     courtesy_words = dbt.config.get("mrm_courtesy_words")
     churn_markers = dbt.config.get("mrm_churn_markers")
