@@ -99,3 +99,21 @@ def test_courtesy_and_marker_flags_are_the_reference_ones(reference):
         assert sentiment.is_courtesy_only(text, courtesy) == row["courtesy"], text
         assert sentiment.matches_marker(text, churn) == row["churn"], text
         assert sentiment.matches_marker(text, retention) == row["retention"], text
+
+
+def test_features_stay_the_same_when_the_scorers_caches_start_over(reference, monkeypatch):
+    import analytics.sentiment_model as sentiment_model
+
+    header, rows = reference
+    lexicon = sentiment.model_for("en", _settings(header).overrides).lexicon
+    texts = [row["text"] for row in rows[:600]]
+    expected = featurise(texts, lexicon)
+    monkeypatch.setattr(sentiment_model, "_CACHE_ENTRIES", 50)
+    analyser = sentiment_model._Analyser(lexicon)
+    # in batches, so tokens and bigrams cached by an earlier batch meet cleared caches
+    for start in range(0, len(texts), 100):
+        indptr, indices, dense = analyser.hashed(texts[start:start + 100])
+        part = expected[start:start + 100]
+        assert np.array_equal(np.diff(indptr), np.diff(part.indptr) - (dense != 0).sum(axis=1))
+        hashed = part[:, :2**HASH_BITS]
+        assert np.array_equal(indices, hashed.indices)
