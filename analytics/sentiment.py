@@ -229,10 +229,10 @@ def apply_sarcasm(texts: Sequence[str | None], probabilities: np.ndarray,
     already reads as negative changes nothing."""
     if not markers:
         return
-    for index, text in enumerate(texts):
-        row = probabilities[index]
-        if row[2] > row[0] and matches_marker(text, markers):
-            row[0], row[2] = row[2], row[0]
+    praised = np.flatnonzero(probabilities[:, 2] > probabilities[:, 0])
+    sarcastic = [index for index in praised.tolist() if matches_marker(texts[index], markers)]
+    if sarcastic:
+        probabilities[sarcastic] = probabilities[sarcastic][:, ::-1]
 
 
 def score_messages(texts: Sequence[str | None], platform_langs: Sequence[str | None],
@@ -298,9 +298,9 @@ def _fold(text: str) -> str:
 
 
 def _required_literal(marker: str) -> str | None:
-    """The longest run of ASCII literals at the top level of a marker (every match contains
-    it), lower-cased; None when there is none, the marker refers to a group or cannot be read
-    alone."""
+    """The longest run of literals at the top level of a marker (every match contains it):
+    ASCII ones lower-cased, and characters without case such as emojis; None when there is
+    none, the marker refers to a group or cannot be read alone."""
     try:
         from re import _parser  # the parser re compiles with (Python 3.11+)
 
@@ -311,8 +311,11 @@ def _required_literal(marker: str) -> str | None:
         return None
     best, run = "", []
     for op, argument in [*parsed.data, (None, None)]:
-        if op is _parser.LITERAL and argument < 128:
-            run.append(chr(argument).lower())
+        char = chr(argument) if op is _parser.LITERAL else ""
+        # ASCII, or a character without case (an emoji: 🙄), which a case-insensitive pattern
+        # matches only as itself
+        if char and (argument < 128 or char.lower() == char == char.upper()):
+            run.append(char.lower())
             continue
         if len(run) > len(best):
             best = "".join(run)
