@@ -16,10 +16,11 @@ negative, neutral and positive. Its features, all computed here so training
 - counts of "!", "?", words in capitals and stretched words, the text's length, and whether
   praise and complaint words meet in one post (mixed feelings, sarcasm).
 
-The strings are hashed (scikit-learn's FeatureHasher, MurmurHash3), so a model file holds
-weights for hash buckets and no text of the data it was trained on. A model file is an .npz:
-the non-zero weights per class (bucket, weight), the intercepts, a temperature that calibrates
-the probabilities on held-out data of the language, the lexicon used and a JSON model card.
+The strings are hashed (MurmurHash3 by mmh3, as scikit-learn's murmurhash3_32), so a model
+file holds weights for hash buckets and no text of the data it was trained on. A model file
+is an .npz: the non-zero weights per class (bucket, weight), the intercepts, a temperature
+that calibrates the probabilities on held-out data of the language, the lexicon used and a
+JSON model card.
 """
 
 from __future__ import annotations
@@ -91,54 +92,15 @@ def tokens(text: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(text)]
 
 
-def _murmurhash3_32(strings: Sequence[str]) -> np.ndarray:
-    """MurmurHash3 (x86, 32 bits, seed 0) of the UTF-8 bytes of each string, unsigned: what
-    scikit-learn's murmurhash3_32(s, positive=True) gives, for many strings at once and
-    without importing scikit-learn (2 s of a dbt run's start)."""
-    n = len(strings)
-    if not n:
-        return np.zeros(0, dtype=np.uint32)
-    encoded = [string.encode("utf-8") for string in strings]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
-    # longest first, so the strings a 4-byte block still belongs to are a prefix
-    order = np.argsort(-lengths, kind="stable")
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    sorted_lengths = lengths[order]
-    blocks = int(sorted_lengths[0]) // 4 + 1
-    joined = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    ends = np.cumsum(lengths)
-    padded = np.zeros((n, blocks * 4), dtype=np.uint8)
-    padded[np.repeat(rank, lengths), np.arange(len(joined)) - np.repeat(ends - lengths, lengths)] \
-        = joined
-    words = padded.view("<u4")
-    full_blocks = sorted_lengths // 4
-    c1, c2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
-    hashed = np.zeros(n, dtype=np.uint32)
-    with np.errstate(over="ignore"):
-        for block in range(int(full_blocks[0])):
-            rows = int(np.count_nonzero(full_blocks > block))
-            k = words[:rows, block] * c1
-            k = ((k << np.uint32(15)) | (k >> np.uint32(17))) * c2
-            h = hashed[:rows] ^ k
-            hashed[:rows] = (((h << np.uint32(13)) | (h >> np.uint32(19))) * np.uint32(5)
-                             + np.uint32(0xE6546B64))
-        # the tail: the 1-3 bytes after the full blocks, zero-padded as murmur reads them
-        k = words[np.arange(n), full_blocks] * c1
-        k = ((k << np.uint32(15)) | (k >> np.uint32(17))) * c2
-        hashed = np.where(sorted_lengths % 4 > 0, hashed ^ k, hashed)
-        hashed ^= sorted_lengths.astype(np.uint32)
-        hashed ^= hashed >> np.uint32(16)
-        hashed *= np.uint32(0x85EBCA6B)
-        hashed ^= hashed >> np.uint32(13)
-        hashed *= np.uint32(0xC2B2AE35)
-        hashed ^= hashed >> np.uint32(16)
-    return hashed[rank]
-
-
 def _buckets(features: Sequence[str]) -> np.ndarray:
-    """The hash bucket of each feature string (int64)."""
-    return _murmurhash3_32(features).astype(np.int64) & _BUCKET_MASK
+    """The hash bucket of each feature string (int64): MurmurHash3 (x86, 32 bits, seed 0,
+    unsigned) of its UTF-8 bytes, by mmh3, which gives what scikit-learn's
+    murmurhash3_32(s, positive=True) gives without importing scikit-learn when scoring."""
+    import mmh3
+
+    hashed = np.fromiter((mmh3.hash(feature, 0, False) for feature in features),
+                         dtype=np.int64, count=len(features))
+    return hashed & _BUCKET_MASK
 
 
 def _bucket(feature: str) -> int:
@@ -265,24 +227,11 @@ class _Analyser:
         negated = False
         for role, word, buckets, negated_buckets, valence, emoji_valence in map(
                 self._tokens.__getitem__, raw_tokens):
-            if role != _WORD:
+            if role != _WORD:  # a clause end or a negator: a word of its own, never negated
                 negated = role == _NEGATOR
-            elif negated:
-                if valence is not None:
-                    valence = -0.5 * valence
-                    if valence > 0:
-                        positive += valence
-                    else:
-                        negative -= valence
-                elif emoji_valence is not None:
-                    if emoji_valence > 0:
-                        emoji_positive += emoji_valence
-                    else:
-                        emoji_negative -= emoji_valence
-                words.append(word + "~")
-                groups.extend(negated_buckets)
-                continue
             elif valence is not None:
+                if negated:
+                    valence = -0.5 * valence
                 if valence > 0:
                     positive += valence
                 else:
@@ -292,8 +241,12 @@ class _Analyser:
                     emoji_positive += emoji_valence
                 else:
                     emoji_negative -= emoji_valence
-            words.append(word)
-            groups.append(buckets)
+            if negated and role == _WORD:
+                words.append(word + "~")
+                groups.extend(negated_buckets)
+            else:
+                words.append(word)
+                groups.append(buckets)
         pairs = list(zip(words, words[1:], strict=False))
         # length: a long text with a link is more often a neutral news item than a short post
         length = self._lengths[min(len(words) // 8, 10)]
