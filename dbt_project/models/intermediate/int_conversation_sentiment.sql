@@ -162,9 +162,6 @@ summarised as (
             as sentiment_end_after_reply,
         max(case when phase = 'after' and recency_rank = 1 then message_key end)
             as end_message_key,
-        max(case when phase = 'after' and recency_rank = 1 and is_courtesy_only then 1 else 0 end)
-            = 1 as end_is_courtesy_only,
-        max(case when phase = 'after' and recency_rank = 1 then created_at end) as end_at,
         sum(case when phase = 'after' then 1 else 0 end) as inbound_after_reply,
         -- the person's last word, whether or not it came after a reply
         max(case when recency_rank = 1 then position end) as last_inbound_position,
@@ -185,8 +182,6 @@ select
     summarised.sentiment_end_after_reply,
     summarised.sentiment_end_after_reply - summarised.sentiment_before_reply as sentiment_lift,
     summarised.end_message_key,
-    coalesce(summarised.end_is_courtesy_only, false) as end_is_courtesy_only,
-    summarised.end_at,
     cast(coalesce(summarised.inbound_after_reply, 0) as {{ dbt.type_int() }})
         as inbound_after_reply,
     closing.closing_message_key,
