@@ -66,6 +66,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import ReadTimeoutError
 
 from ingestion.sources.arrow import ArrowPages, declare_raw_columns
+from ingestion.sources.validation import MAX_ID
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,6 @@ def require(value: Any, source: str, setting: str, secret: bool = False) -> Any:
 
 # Ids that go into URL paths: digits, within 64 bits (X, Graph and Mastodon account ids).
 _PATH_ID = re.compile(r"[0-9]{1,19}")
-_MAX_PATH_ID = 2**63 - 1
 # A hashtag: letters, digits and underscores (Unicode letters included), no '#'.
 _HASHTAG = re.compile(r"\w{1,100}")
 
@@ -117,7 +117,7 @@ _HASHTAG = re.compile(r"\w{1,100}")
 def is_path_id(value: object) -> bool:
     """Whether a configured id may go into a URL path: digits only, within 64 bits."""
     text = str(value)
-    return _PATH_ID.fullmatch(text) is not None and int(text) <= _MAX_PATH_ID
+    return _PATH_ID.fullmatch(text) is not None and int(text) <= MAX_ID
 
 
 def is_hashtag(value: object) -> bool:
@@ -409,6 +409,7 @@ class PolicySession(Session):
                                   or int(declared) > policy.max_response_bytes):
             response.close()
             raise self.error(f"{too_big}: Content-Length {declared[:20]}", request)
+
         def overdue() -> SourceHTTPError:
             return self.error(f"GET {endpoint} took longer than "
                               f"{policy.request_deadline_seconds:g} s (request_deadline_seconds)",
