@@ -29,7 +29,8 @@ CATEGORIES = {
     "complaint_solved_thanked", "emoji_thanks", "panic_relieved", "apology_happy",
     "question_delighted", "churn_reversed", "solved_praised_later",
     # not MRMs
-    "complaint_unsolved_angry", "complaint_unsolved_silent", "sarcasm", "panic_unrelieved",
+    "complaint_unsolved_angry", "complaint_unsolved_silent", "complaint_unsolved_polite",
+    "sarcasm", "panic_unrelieved",
     "churn_announced", "question_neutral", "spam", "unanswered", "apology_unhappy",
     "praise_acknowledged", "unprompted_praise",
 }
