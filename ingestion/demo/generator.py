@@ -12,19 +12,31 @@ Output layout (``out`` is the demo directory)::
     out/payloads/crm/*.csv|*.jsonl       CRM contacts, lifecycle stages, leads and conversions
     out/ground_truth/                    what really happened; never read by the pipelines
 
+Holding back the last days (``generate(..., hold_back_days=K)``) writes the payloads as the
+platforms would have answered before those days: every item, export row and CRM change from
+``cut`` on is left out, where ``cut`` is midnight UTC of the K-th last day of activity
+(:func:`hold_back_cut`). :func:`release_day` then makes the next held-back day visible in
+place, so that incremental nights can be played one day at a time; once every day is released
+the payloads are byte-identical to a generation without hold-back. The people, stories and ids
+are the same either way (the random draws do not depend on what is visible), and the ground
+truth always describes the whole window.
+
 Everything streams: people are generated one at a time and pages are written as they fill, so
 memory stays flat from a few thousand interactions to tens of millions.
 """
 
 from __future__ import annotations
 
+import filecmp
 import json
 import math
+import os
 import random
 import shutil
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from tqdm import tqdm
@@ -49,6 +61,10 @@ SEGMENT_WEIGHTS = {
     "customer": 34, "complainer": 12, "advocate": 8, "punk": 5, "observer": 24,
     "panicked": 7, "spammer": 5, "competitor_fan": 5,
 }
+# Written beside the payloads when days are held back: what release_day needs to regenerate.
+HOLD_BACK_FILE = "hold_back.json"
+# Where an item's time is, by platform convention (every format starts YYYY-MM-DDTHH:MM:SS).
+TIME_KEYS = ("created_at", "created_time", "timestamp", "updated_time")
 # What the ground truth calls each story's person (DOMAIN.md segments; others are "none").
 TRUE_SEGMENT = {"advocate": "advocate", "punk": "punk", "observer": "observer",
                 "panicked": "panicked"}
@@ -108,12 +124,46 @@ class Summary:
     by_platform: Counter = field(default_factory=Counter)
 
 
+class _VisibleWriter:
+    """A :class:`PageWriter` that leaves out items from ``cut`` on (held-back days).
+
+    ``count`` counts every item offered, visible or not, so that ids numbered by it (Mastodon
+    conversations) are the same with and without hold-back.
+    """
+
+    def __init__(self, writer: PageWriter, cut: str) -> None:
+        self.writer, self.cut, self.count = writer, cut, 0
+
+    def add(self, item: dict, include_user: dict | None = None,
+            at: datetime | None = None) -> None:
+        """Add ``item`` if it is from before the cut (its own time, or ``at`` if given)."""
+        self.count += 1
+        if at is not None:
+            visible = _stamp(at) < self.cut
+        else:
+            when = next((item[k] for k in TIME_KEYS if k in item), None)
+            visible = when is None or when[:19] < self.cut
+        if visible:
+            self.writer.add(item, include_user=include_user)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 class DemoGenerator:
-    """Writes one deterministic demo data set; see the module docstring."""
+    """Writes one deterministic demo data set; see the module docstring.
+
+    ``visible_until``: leave out everything from that moment on (see :func:`hold_back_cut`);
+    None writes the whole window.
+    """
 
     def __init__(self, out: Path, seed: int = 42, interactions: int = 5000, days: int = 56,
                  end: datetime = DEFAULT_END, page_size: int = 100,
-                 progress: bool | None = None) -> None:
+                 progress: bool | None = None, visible_until: datetime | None = None) -> None:
         if interactions < 500:
             raise ValueError("interactions must be at least 500 to play every story")
         if days < 28:
@@ -142,6 +192,15 @@ class DemoGenerator:
         chat_day = (end - timedelta(days=20)).replace(hour=18, minute=0, second=0, microsecond=0)
         self.chat = (chat_day, chat_day + timedelta(hours=1))
         self._bar: tqdm | None = None
+        self._cut = _stamp(visible_until) if visible_until is not None else None
+
+    def _visible(self, at: datetime) -> bool:
+        return self._cut is None or _stamp(at) < self._cut
+
+    def _page_writer(self, platform: str, path: str, style: str, namespace: str | None = None
+                     ) -> PageWriter | _VisibleWriter:
+        writer = PageWriter(self.payloads, platform, path, style, self.page_size, namespace)
+        return writer if self._cut is None else _VisibleWriter(writer, self._cut)
 
     # ----------------------------------------------------------------- orchestration
     def run(self) -> Summary:
@@ -215,8 +274,7 @@ class DemoGenerator:
                 ) -> PageWriter:
         key = (platform, path, namespace)
         if key not in self._writers:
-            self._writers[key] = PageWriter(self.payloads, platform, path, style,
-                                            self.page_size, namespace)
+            self._writers[key] = self._page_writer(platform, path, style, namespace)
         return self._writers[key]
 
     def _open_standard_writers(self) -> None:
@@ -307,7 +365,8 @@ class DemoGenerator:
             }
             self._writer("meta", f"{account.account_id}/feed", "graph").add(post)
             # the post on its own (/{post-id}), re-read while its comments are followed
-            write_object(self.payloads, "meta", post_id, post)
+            if self._visible(at):
+                write_object(self.payloads, "meta", post_id, post)
             self._writer("meta", f"{post_id}/comments", "graph")
         elif p == "instagram":
             post_id = str(18_000_000_000_000_000 + self._next())
@@ -317,7 +376,8 @@ class DemoGenerator:
                 "username": account.handle, "owner": {"id": account.account_id},
             }
             self._writer("meta", f"{account.account_id}/media", "graph").add(medium)
-            write_object(self.payloads, "meta", post_id, medium)
+            if self._visible(at):
+                write_object(self.payloads, "meta", post_id, medium)
             self._writer("meta", f"{post_id}/comments", "graph")
         else:
             post_id = self._snowflake(at, shift=16, epoch_ms=0)
@@ -565,6 +625,8 @@ class DemoGenerator:
         assignee = rng.choice(B.AGENTS[account.team])
         for i, (turn, message_id) in enumerate(inbound):
             is_last = i == len(inbound) - 1
+            if not self._visible(turn.at):
+                continue  # held back: its day's export comes with that day
             day = turn.at.strftime("%Y-%m-%d")
             if day not in self._inbox_files:
                 self._inbox_files[day] = RecordFile(
@@ -652,8 +714,8 @@ class DemoGenerator:
             thread = self._messenger.get(account.account_id)
             if thread is None:
                 conv_id = f"t_{self._next()}"
-                thread = [conv_id, PageWriter(self.payloads, "meta", f"{conv_id}/messages",
-                                              "graph", self.page_size), turns[-1].at]
+                thread = [conv_id, self._page_writer("meta", f"{conv_id}/messages", "graph"),
+                          None]
                 self._messenger[account.account_id] = thread
             for t in turns:
                 message_id = f"m_{self._next()}"
@@ -662,7 +724,10 @@ class DemoGenerator:
                                "created_time": iso_graph(t.at), "from": sender,
                                "to": {"data": [recipient]}})
                 ids.append(message_id)
-            thread[2] = max(thread[2], turns[-1].at)
+            # the thread's last visible message dates it in the conversations list
+            shown = [t.at for t in turns if self._visible(t.at)]
+            if shown:
+                thread[2] = max([*shown] + ([thread[2]] if thread[2] else []))
             return ids
         post_id = self._post_before(account, turns[0].at)
         writer = self._writer("meta", f"{post_id}/comments", "graph")
@@ -682,8 +747,9 @@ class DemoGenerator:
     def _close_messenger_threads(self) -> None:
         for page_id, (conv_id, writer, last) in sorted(self._messenger.items()):
             writer.close()
-            self._writer("meta", f"{page_id}/conversations", "graph").add(
-                {"id": conv_id, "updated_time": iso_graph(last)})
+            if last is not None:  # None: every message of the thread is held back
+                self._writer("meta", f"{page_id}/conversations", "graph").add(
+                    {"id": conv_id, "updated_time": iso_graph(last)})
         self._messenger = {}
 
     def _render_instagram(self, person: Person, account: B.OwnedAccount, channel: str,
@@ -695,9 +761,11 @@ class DemoGenerator:
         replies = []
         for t, comment_id in zip(turns[1:], ids[1:], strict=True):
             author = them if t.side == "person" else mine
-            replies.append({"id": comment_id, "text": self._text(t.intent, person.lang),
-                            "timestamp": iso_graph(t.at), "username": author["username"],
-                            "from": author, "parent_id": ids[0]})
+            reply = {"id": comment_id, "text": self._text(t.intent, person.lang),
+                     "timestamp": iso_graph(t.at), "username": author["username"],
+                     "from": author, "parent_id": ids[0]}
+            if self._visible(t.at):  # drawn either way: the same texts with and without cut
+                replies.append(reply)
         top = {"id": ids[0], "text": self._text(turns[0].intent, person.lang),
                "timestamp": iso_graph(turns[0].at), "username": person.handle, "from": them,
                "media": {"id": media_id}}
@@ -715,6 +783,7 @@ class DemoGenerator:
         notified = channel != "dm" or len(turns) > 1
         ids: list[str] = []
         previous: tuple[str, str] | None = None
+        shown: tuple[dict, str] | None = None  # the last visible status, and who wrote it
         for t in turns:
             status_id = self._snowflake(t.at, shift=16, epoch_ms=0)
             text = self._text(t.intent, person.lang)
@@ -736,18 +805,27 @@ class DemoGenerator:
                              "mastodon", namespace=account.account_id).add(status)
             previous = (status_id, author["id"] if t.side == "person" else account.account_id)
             ids.append(status_id)
+            if self._visible(t.at):
+                shown = (status, t.side)
         if channel == "dm":
-            self._mastodon_conversation(account, author, status, unread=turns[-1].side == "person")
+            self._mastodon_conversation(account, author, shown)
         return ids
 
-    def _mastodon_conversation(self, account: B.OwnedAccount, person: dict, last_status: dict,
-                               unread: bool) -> None:
+    def _mastodon_conversation(self, account: B.OwnedAccount, person: dict,
+                               shown: tuple[dict, str] | None) -> None:
         """The owned account's conversation for one DM thread, as ``/api/v1/conversations``
-        lists it: the other participant and the thread's last status (one thread, one
-        conversation, since every turn replies to the one before)."""
+        lists it: the other participant and the thread's last (visible) status, unread when
+        the person wrote it (one thread, one conversation, since every turn replies to the one
+        before). ``shown`` is None when the whole thread is held back: the conversation's
+        number is used up all the same, so it keeps its id once released."""
         writer = self._writer("mastodon", "api/v1/conversations", "mastodon",
                               namespace=account.account_id)
-        writer.add({"id": str(writer.count + 1), "unread": unread, "accounts": [person],
+        number = str(writer.count + 1)
+        if shown is None:
+            writer.count += 1
+            return
+        last_status, side = shown
+        writer.add({"id": number, "unread": side == "person", "accounts": [person],
                     "last_status": last_status})
 
     # ----------------------------------------------------------------- other interactions
@@ -824,7 +902,9 @@ class DemoGenerator:
         if not mrm_ends and rng.random() < 0.1 and stage < len(STAGES) - 1:
             stage += 1
             history.append((STAGES[stage], self._when()))
-        for name, when in history:
+        # the CRM as exported before the cut knows only the moves made by then
+        shown = [(name, when) for name, when in history if self._visible(min(when, self.end))]
+        for name, when in shown:
             self._crm_stages.write({"contact_id": person.crm_contact_id, "stage": name,
                                     "changed_at": iso_z(min(when, self.end))})
         self._crm_leads(person, history, after_mrm)
@@ -833,8 +913,8 @@ class DemoGenerator:
         self._crm_contacts.write({
             "contact_id": person.crm_contact_id, "x_user_id": ids["x"],
             "facebook_user_id": ids["facebook"], "instagram_user_id": ids["instagram"],
-            "mastodon_account_id": ids["mastodon"], "lifecycle_stage": STAGES[stage],
-            "created_at": iso_z(created), "updated_at": iso_z(min(history[-1][1], self.end)),
+            "mastodon_account_id": ids["mastodon"], "lifecycle_stage": shown[-1][0],
+            "created_at": iso_z(created), "updated_at": iso_z(min(shown[-1][1], self.end)),
         })
 
 
@@ -852,14 +932,16 @@ class DemoGenerator:
             written.add(kind)
             social = position in after_mrm
             moment = iso_z(min(when, self.end))
-            self._crm_conversions.write({
+            record = {
                 "conversion_id": f"{person.crm_contact_id}-{kind}",
                 "contact_id": person.crm_contact_id, "kind": kind,
                 "source": "social" if social else rng.choice(OTHER_SOURCES),
                 "source_platform": rng.choice(sorted(person.platforms)) if social else "",
                 "campaign": rng.choice(("", "autumn-launch", "barista-week")),
                 "occurred_at": moment, "updated_at": moment,
-            })
+            }
+            if self._visible(min(when, self.end)):
+                self._crm_conversions.write(record)
 
 
 def briefing(story: str, lang: str) -> str:
@@ -891,8 +973,90 @@ def iso_graph(at: datetime) -> str:
 
 def generate(out: Path, seed: int = 42, interactions: int = 5000, days: int = 56,
              page_size: int = 100, progress: bool | None = None,
-             end: datetime = DEFAULT_END) -> Summary:
+             end: datetime = DEFAULT_END, hold_back_days: int = 0) -> Summary:
     """Write a demo data set to ``out`` covering ``days`` up to ``end``; see
-    :class:`DemoGenerator`."""
-    return DemoGenerator(out, seed=seed, interactions=interactions, days=days, end=end,
-                         page_size=page_size, progress=progress).run()
+    :class:`DemoGenerator`.
+
+    ``hold_back_days``: leave the last that many days of activity out of the payloads (they
+    are released one at a time by :func:`release_day`); 0 writes everything.
+    """
+    if not 0 <= hold_back_days < days:
+        raise ValueError(f"hold_back_days must be from 0 to {days - 1} (the window has {days} "
+                         f"days), not {hold_back_days}")
+    settings = {"seed": seed, "interactions": interactions, "days": days,
+                "page_size": page_size, "end": iso_z(end)}
+    cut = hold_back_cut(end, hold_back_days) if hold_back_days else None
+    summary = DemoGenerator(out, seed=seed, interactions=interactions, days=days, end=end,
+                            page_size=page_size, progress=progress, visible_until=cut).run()
+    if hold_back_days:
+        _write_hold_back(Path(out), {**settings, "held_back_days": hold_back_days})
+    return summary
+
+
+def hold_back_cut(end: datetime, held_back: int) -> datetime:
+    """Midnight UTC of the ``held_back``-th last day of activity: held back is everything
+    from then on. Stories start on the window's days (the last is the day before ``end``'s
+    date); the replies, reactions and CRM moves that follow them may come later and are
+    released with the last day."""
+    last_day = (end - timedelta(days=1)).date()
+    return datetime.combine(last_day - timedelta(days=held_back - 1), time(0), tzinfo=UTC)
+
+
+def held_back_days(out: Path) -> int:
+    """How many days of the demo data set in ``out`` are still held back (0: none)."""
+    path = Path(out) / HOLD_BACK_FILE
+    return json.loads(path.read_text())["held_back_days"] if path.is_file() else 0
+
+
+def _write_hold_back(out: Path, settings: dict) -> None:
+    (out / HOLD_BACK_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+
+
+def release_day(out: Path, progress: bool | None = None) -> datetime | None:
+    """Make the next held-back day of the demo data set in ``out`` visible, as a platform's
+    API and the export drops would show it a day later; return the new cut (None once
+    nothing is held back any more).
+
+    The data set is generated again up to the new cut into a scratch folder beside ``out``
+    and only the files that changed are replaced (each atomically), so a replay server
+    serving ``out/payloads`` meanwhile never reads a half-written page, and the export files
+    of earlier days keep their modification times, as in a real bucket.
+    """
+    out = Path(out)
+    path = out / HOLD_BACK_FILE
+    if not path.is_file():
+        raise ValueError(f"{out} holds no days back (no {HOLD_BACK_FILE}): nothing to release")
+    settings = json.loads(path.read_text())
+    left = settings["held_back_days"] - 1
+    end = datetime.fromisoformat(settings["end"].replace("Z", "+00:00"))
+    cut = hold_back_cut(end, left) if left else None
+    scratch = Path(tempfile.mkdtemp(prefix=".release-", dir=out.parent))
+    try:
+        DemoGenerator(scratch / "data", seed=settings["seed"],
+                      interactions=settings["interactions"], days=settings["days"], end=end,
+                      page_size=settings["page_size"], progress=progress,
+                      visible_until=cut).run()
+        _sync(scratch / "data" / "payloads", out / "payloads")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if left:
+        _write_hold_back(out, {**settings, "held_back_days": left})
+    else:
+        path.unlink()
+    return cut
+
+
+def _sync(source: Path, target: Path) -> None:
+    """Make ``target`` hold exactly ``source``'s files, touching only the ones that differ."""
+    wanted = {p.relative_to(source) for p in source.rglob("*") if p.is_file()}
+    for relative in sorted(wanted):
+        new, old = source / relative, target / relative
+        if old.is_file() and filecmp.cmp(new, old, shallow=False):
+            continue
+        old.parent.mkdir(parents=True, exist_ok=True)
+        staged = old.with_name(f".{old.name}.release")
+        shutil.copyfile(new, staged)
+        os.replace(staged, old)
+    for stale in [p for p in target.rglob("*") if p.is_file()]:
+        if stale.relative_to(target) not in wanted:
+            stale.unlink()

@@ -131,3 +131,91 @@ def test_inbox_and_crm_exports_are_files(demo_data: Path) -> None:
     assert header.startswith("message_id,platform,account_id,team,assignee,tags")
     assert (demo_data / "payloads" / "crm" / "contacts.csv").stat().st_size > 0
     assert (demo_data / "payloads" / "crm" / "lifecycle_stages.jsonl").stat().st_size > 0
+
+
+def recorded_items(payloads: Path) -> dict[str, set[tuple[str, str]]]:
+    """Every recorded API item (nested Instagram replies included) and export row, by file
+    folder: (id or whole row, its time) pairs, the time cut to whole seconds."""
+    import csv
+
+    found: dict[str, set[tuple[str, str]]] = {}
+
+    def add(where: str, key: str, when: str | None) -> None:
+        found.setdefault(where, set()).add((key, (when or "")[:19]))
+
+    for path in payloads.rglob("*"):
+        if not path.is_file():
+            continue
+        where = str(path.parent.relative_to(payloads))
+        if path.suffix == ".csv":
+            with path.open(encoding="utf-8", newline="") as fh:
+                for row in csv.DictReader(fh):
+                    add(where, json.dumps(row, sort_keys=True),
+                        row.get("received_at") or row.get("occurred_at") or row.get("updated_at"))
+        elif path.suffix == ".jsonl":
+            for row in read_jsonl(path):
+                add(where, json.dumps(row, sort_keys=True), row.get("changed_at"))
+        else:
+            body = envelope(path)["body"]
+            items = body if isinstance(body, list) else body.get("data", [body]) \
+                if isinstance(body, dict) else []
+            for item in items:
+                when = next((item[k] for k in ("created_at", "created_time", "timestamp",
+                                               "updated_time") if k in item), None)
+                if "last_status" in item:
+                    when = item["last_status"]["created_at"]
+                add(where, str(item.get("id")), when)
+                for reply in (item.get("replies") or {}).get("data", []):
+                    add(where, str(reply["id"]), reply["timestamp"])
+    return found
+
+
+def test_held_back_days_leave_out_exactly_what_happened_from_the_cut_on(tmp_path: Path
+                                                                        ) -> None:
+    from ingestion.demo.generator import DEFAULT_END, hold_back_cut
+
+    generate(tmp_path / "full", seed=5, interactions=2000)
+    summary = generate(tmp_path / "held", seed=5, interactions=2000, hold_back_days=2)
+    cut = f"{hold_back_cut(DEFAULT_END, 2):%Y-%m-%dT%H:%M:%S}"
+    full, held = recorded_items(tmp_path / "full" / "payloads"), \
+        recorded_items(tmp_path / "held" / "payloads")
+    # the same people and stories: the ground truth does not depend on what is held back
+    assert tree_digest(tmp_path / "full" / "ground_truth") == \
+        tree_digest(tmp_path / "held" / "ground_truth")
+    assert summary.interactions >= 2000
+    hidden = 0
+    for where, items in full.items():
+        if where == "crm":
+            continue  # contacts' current stage changes with the cut; checked below
+        before = {i for i in items if i[1] < cut}
+        assert held.get(where, set()) == before, where
+        hidden += len(items) - len(before)
+    assert hidden > 50  # two days of activity were held back
+    stages = {json.loads(k)["changed_at"] for k, _ in held["crm"]
+              if k.startswith('{"changed_at"')}
+    assert stages and max(stages)[:19] < cut
+
+
+def test_releasing_every_held_back_day_gives_the_data_set_without_hold_back(tmp_path: Path
+                                                                           ) -> None:
+    from ingestion.demo.generator import held_back_days, release_day
+
+    generate(tmp_path / "full", seed=5, interactions=2000)
+    generate(tmp_path / "held", seed=5, interactions=2000, hold_back_days=2)
+    first = recorded_items(tmp_path / "held" / "payloads")
+    assert held_back_days(tmp_path / "held") == 2
+    cut = release_day(tmp_path / "held")
+    assert held_back_days(tmp_path / "held") == 1 and cut is not None
+    second = recorded_items(tmp_path / "held" / "payloads")
+    grown = [w for w in second if second[w] - first.get(w, set())]
+    assert grown and all(first.get(w, set()) <= second[w] for w in second if w != "crm")
+    assert release_day(tmp_path / "held") is None
+    assert held_back_days(tmp_path / "held") == 0
+    assert tree_digest(tmp_path / "held") == tree_digest(tmp_path / "full")
+    with pytest.raises(ValueError, match="holds no days back"):
+        release_day(tmp_path / "held")
+
+
+def test_holding_back_the_whole_window_is_refused_with_a_reason(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="hold_back_days must be from 0 to 55"):
+        generate(tmp_path, interactions=1000, hold_back_days=56)
