@@ -1,24 +1,36 @@
 """Write, audit, publish: what BI reads is replaced only by a night that passed its checks.
 
 The nightly job builds and checks everything in the working warehouse. Publishing then writes
-a *new* serving DuckDB file holding the marts and a status table, and swaps it in with an
-atomic rename, so a BI tool that holds the old file open keeps reading it undisturbed, and new
-connections see the new night. Parquet exports of every mart are written to a new snapshot
-folder and the ``current`` link is swapped the same way. A failed night changes no data; it
-only republishes the status so BI can show that the data is from the last good night.
+a *new night folder* holding everything BI reads of that night (the serving DuckDB file with
+the marts and its status table, one Parquet file per mart, ``status.json``), and switches the
+one pointer ``current`` to it with an atomic rename. The paths BI opens are fixed links
+through ``current``, so all of them change together, in that one rename: a reader sees the
+old whole night or the new whole night, never a mix. A BI tool that holds the old file open
+keeps reading it undisturbed (the old folder stays, ``KEEP_SNAPSHOTS`` nights are kept). A
+failed night changes no data; it publishes a copy of the current night with the new status.
 
 Layout of the serving folder::
 
-    rapport_serving.duckdb       marts.* tables + meta.serving_status (one row)
-    parquet/current -> snapshots/<published_at>/<mart>.parquet
-    status.json                  the same status, for tools that read files
+    current -> nights/<night>            the one pointer, swapped last
+    nights/<night>/rapport_serving.duckdb    marts.* tables + meta.serving_status (one row)
+    nights/<night>/parquet/<mart>.parquet
+    nights/<night>/status.json           the same status, for tools that read files
+    rapport_serving.duckdb -> current/rapport_serving.duckdb     fixed links: what BI opens
+    parquet/current -> ../current/parquet
+    status.json -> current/status.json
+
+A night is built in ``nights/.<night>.tmp`` and renamed to ``nights/<night>`` when complete;
+whatever an interrupted publish left (a ``.tmp`` folder, its ``.wal``, a half-made link) is
+removed by the next publish.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +38,22 @@ from pathlib import Path
 import duckdb
 
 SERVING_FILE = "rapport_serving.duckdb"
+STATUS_FILE = "status.json"
+PARQUET_DIR = "parquet"
+NIGHTS_DIR = "nights"
+CURRENT = "current"
 MARTS_SCHEMA = "marts"
 KEEP_SNAPSHOTS = 3
+# The links BI opens, each relative to the serving folder, and where it points (relative to
+# the link's own folder): made once, never changed; only ``current`` moves.
+FIXED_LINKS = {
+    SERVING_FILE: f"{CURRENT}/{SERVING_FILE}",
+    STATUS_FILE: f"{CURRENT}/{STATUS_FILE}",
+    f"{PARQUET_DIR}/{CURRENT}": f"../{CURRENT}/{PARQUET_DIR}",
+}
+# Steps of a publish, in order, as passed to ``on_step`` after each one is done.
+PUBLISH_STEPS = ("cleaned", "marts_copied", "status_written", "file_closed", "night_complete",
+                 "switched", "pruned")
 
 
 @dataclass
@@ -39,7 +65,7 @@ class ServingStatus:
     data_as_of: str | None = None
     last_attempt_at: str | None = None
     last_attempt_run_id: str | None = None
-    last_attempt_status: str | None = None  # published | failed
+    last_attempt_status: str | None = None  # published | failed | interrupted
     last_failure: str | None = None
     marts: str | None = None  # JSON: rows per mart of the published night
     # per source, how the published night read it: "configured" or "not configured"
@@ -58,12 +84,20 @@ def _now() -> str:
 
 
 def serving_file(serving_dir: Path) -> Path:
+    """The serving DuckDB file BI opens (a fixed link to the current night's file)."""
     return serving_dir / SERVING_FILE
+
+
+def current_night(serving_dir: Path) -> Path | None:
+    """The folder of the night BI reads now (resolve it once to read several of its outputs
+    as one night), or None before the first publish."""
+    link = serving_dir / CURRENT
+    return link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
 
 
 def read_status(serving_dir: Path) -> ServingStatus:
     """The status of the published data (empty before the first publish)."""
-    path = serving_dir / "status.json"
+    path = serving_dir / STATUS_FILE
     if not path.exists():
         return ServingStatus()
     return ServingStatus(**json.loads(path.read_text(encoding="utf-8")))
@@ -79,29 +113,45 @@ def _write_status_table(con: duckdb.DuckDBPyConnection, status: ServingStatus) -
                 [json.dumps(v, sort_keys=True) if isinstance(v, dict) else v for v in values])
 
 
-def _swap_in(tmp: Path, target: Path) -> None:
-    os.replace(tmp, target)  # atomic on one filesystem: readers see old or new, never half
+def _write_status_json(folder: Path, status: ServingStatus) -> None:
+    path = folder / STATUS_FILE
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(asdict(status), indent=2) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
-def _write_status_json(serving_dir: Path, status: ServingStatus) -> None:
-    tmp = serving_dir / "status.json.tmp"
-    tmp.write_text(json.dumps(asdict(status), indent=2) + "\n", encoding="utf-8")
-    _swap_in(tmp, serving_dir / "status.json")
+def _night_name(run_id: str, kind: str = "") -> str:
+    # sortable by time; the run id kept readable but never a path separator or a dot-file
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", run_id)[:40]
+    return f"{stamp}-{safe}{kind}"
+
+
+def _new_night(serving_dir: Path, name: str) -> Path:
+    building = serving_dir / NIGHTS_DIR / f".{name}.tmp"
+    (building / PARQUET_DIR).mkdir(parents=True)
+    return building
 
 
 def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None = None,
-            sources: dict[str, str] | None = None) -> ServingStatus:
-    """Copy every mart from ``working`` into a new serving file and Parquet snapshot, then swap.
+            sources: dict[str, str] | None = None,
+            on_step: Callable[[str], None] | None = None) -> ServingStatus:
+    """Copy every mart from ``working`` into a new night folder (serving file, Parquet,
+    status), then switch ``current`` to it in one rename.
 
     ``data_as_of_sql`` is a query on the working marts giving the newest event time;
-    ``sources`` says which sources the night read and which were not configured.
+    ``sources`` says which sources the night read and which were not configured; ``on_step``
+    is called with each name of ``PUBLISH_STEPS`` once that step is done (to observe or
+    interrupt a publish).
     """
+    step = on_step or (lambda _name: None)
     serving_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    tmp = serving_dir / f".{SERVING_FILE}.{stamp}.tmp"
-    snapshot = serving_dir / "parquet" / "snapshots" / stamp
-    snapshot.mkdir(parents=True)
-    con = duckdb.connect(str(tmp))
+    remove_leftovers(serving_dir)
+    step("cleaned")
+    name = _night_name(run_id)
+    building = _new_night(serving_dir, name)
+    con = duckdb.connect(str(building / SERVING_FILE))
     try:
         con.execute(f"attach {sql_string(working)} as working (read_only)")
         marts = [r[0] for r in con.execute(
@@ -117,7 +167,8 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
             con.execute(f'create table {MARTS_SCHEMA}."{mart}" as '
                         f'select * from working.{MARTS_SCHEMA}."{mart}"')
             con.execute(f'copy {MARTS_SCHEMA}."{mart}" to '
-                        f'{sql_string(snapshot / (mart + ".parquet"))} (format parquet)')
+                        f'{sql_string(building / PARQUET_DIR / (mart + ".parquet"))} '
+                        "(format parquet)")
             counts[mart] = con.execute(f'select count(*) from {MARTS_SCHEMA}."{mart}"'
                                        ).fetchall()[0][0]
         data_as_of = None
@@ -126,6 +177,7 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
                                 ).fetchall()[0][0]
             data_as_of = str(value) if value is not None else None
         con.execute("detach working")
+        step("marts_copied")
         now = _now()
         status = ServingStatus(published_at=now, published_run_id=run_id, data_as_of=data_as_of,
                                last_attempt_at=now, last_attempt_run_id=run_id,
@@ -133,56 +185,127 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
                                marts=json.dumps(counts, sort_keys=True), sources=sources)
         _write_status_table(con, status)
         con.execute("checkpoint")
+        _write_status_json(building, status)
+        step("status_written")
     except BaseException:
         con.close()
-        tmp.unlink(missing_ok=True)
-        shutil.rmtree(snapshot, ignore_errors=True)
+        shutil.rmtree(building, ignore_errors=True)
         raise
     con.close()
-    _swap_in(tmp, serving_file(serving_dir))
-    _point_current(serving_dir, snapshot)
-    _write_status_json(serving_dir, status)
-    _prune_snapshots(serving_dir)
+    step("file_closed")
+    _switch_to(serving_dir, building, name, step)
     return status
 
 
-def _point_current(serving_dir: Path, snapshot: Path) -> None:
-    link = serving_dir / "parquet" / "current"
-    tmp_link = serving_dir / "parquet" / f".current.{snapshot.name}"
-    tmp_link.symlink_to(Path("snapshots") / snapshot.name, target_is_directory=True)
-    _swap_in(tmp_link, link)
+def _switch_to(serving_dir: Path, building: Path, name: str,
+               step: Callable[[str], None]) -> None:
+    """Finish the night folder, point ``current`` at it (the one switch), prune old nights."""
+    night = serving_dir / NIGHTS_DIR / name
+    os.replace(building, night)
+    step("night_complete")
+    tmp_link = serving_dir / f".{CURRENT}.{name}.tmp"
+    tmp_link.symlink_to(Path(NIGHTS_DIR) / name, target_is_directory=True)
+    # atomic on one filesystem: every fixed link resolves to the old night or the new one
+    os.replace(tmp_link, serving_dir / CURRENT)
+    _ensure_fixed_links(serving_dir)
+    step("switched")
+    _prune_nights(serving_dir)
+    step("pruned")
 
 
-def _prune_snapshots(serving_dir: Path) -> None:
-    snapshots = sorted((serving_dir / "parquet" / "snapshots").iterdir())
-    current = (serving_dir / "parquet" / "current").resolve()
-    for old in snapshots[:-KEEP_SNAPSHOTS]:
+def _ensure_fixed_links(serving_dir: Path) -> None:
+    """Make the links BI opens point through ``current``. Only the first publish of this
+    layout changes them (replacing a serving folder's regular files and old Parquet link,
+    each atomically); from then on they never change."""
+    migrated = False
+    for path, target in FIXED_LINKS.items():
+        link = serving_dir / path
+        if link.is_symlink() and os.readlink(link) == target:
+            continue
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.parent / f".{link.name}.link.tmp"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target)
+        os.replace(tmp, link)
+        migrated = True
+    if migrated:  # the Parquet snapshots of the layout before night folders
+        shutil.rmtree(serving_dir / PARQUET_DIR / "snapshots", ignore_errors=True)
+
+
+def remove_leftovers(serving_dir: Path) -> list[Path]:
+    """Delete what an interrupted publish left behind: unfinished night folders (with their
+    serving file's ``.wal``), half-made links, and the temporary files of the layout before
+    night folders. Returns what was removed. Only one night publishes at a time (the
+    ``duckdb_writer`` pool), so nothing here belongs to a publish under way."""
+    removed = []
+    candidates = [*serving_dir.glob(".*.tmp"), *serving_dir.glob(".*.tmp.wal"),
+                  *(serving_dir / NIGHTS_DIR).glob(".*"),
+                  *(serving_dir / PARQUET_DIR).glob(".*"),
+                  serving_dir / f"{STATUS_FILE}.tmp"]
+    for path in candidates:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _prune_nights(serving_dir: Path) -> None:
+    nights = sorted(p for p in (serving_dir / NIGHTS_DIR).iterdir()
+                    if p.is_dir() and not p.name.startswith("."))
+    current = current_night(serving_dir)
+    for old in nights[:-KEEP_SNAPSHOTS]:
         if old.resolve() != current:
+            # a BI reader holding a file of it open keeps reading it (POSIX unlink semantics)
             shutil.rmtree(old, ignore_errors=True)
 
 
-def record_failure(serving_dir: Path, run_id: str, message: str) -> ServingStatus:
-    """Say that a night failed, keeping the published data as it was.
+def record_failure(serving_dir: Path, run_id: str, message: str, outcome: str = "failed",
+                   on_step: Callable[[str], None] | None = None) -> ServingStatus:
+    """Say that a night failed (``outcome`` "failed", or "interrupted" for a night whose
+    process was killed), keeping the published data as it was.
 
-    The serving file is never written in place (a BI reader may hold it): a copy gets the new
-    status and is swapped in.
+    Nothing BI reads is written in place (a reader may hold it): a new night folder gets a
+    copy of the current serving file with the new status, the same Parquet files (hard
+    links) and the new ``status.json``, and is switched in like a published night
+    (``on_step`` as for :func:`publish`, from "night_complete" on).
     """
     serving_dir.mkdir(parents=True, exist_ok=True)
     status = read_status(serving_dir)
     status.last_attempt_at = _now()
     status.last_attempt_run_id = run_id
-    status.last_attempt_status = "failed"
+    status.last_attempt_status = outcome
     status.last_failure = message[:2000]
+    remove_leftovers(serving_dir)
     current = serving_file(serving_dir)
-    tmp = serving_dir / f".{SERVING_FILE}.failed.tmp"
-    if current.exists():
-        shutil.copyfile(current, tmp)
-    con = duckdb.connect(str(tmp))
+    old_parquet = serving_dir / PARQUET_DIR / CURRENT
+    name = _night_name(run_id, f"-{outcome}")
+    building = _new_night(serving_dir, name)
     try:
-        _write_status_table(con, status)
-        con.execute("checkpoint")
-    finally:
-        con.close()
-    _swap_in(tmp, current)
-    _write_status_json(serving_dir, status)
+        if current.exists():
+            shutil.copyfile(current, building / SERVING_FILE)
+        if old_parquet.is_dir():
+            for part in old_parquet.resolve().glob("*.parquet"):
+                _link_or_copy(part, building / PARQUET_DIR / part.name)
+        con = duckdb.connect(str(building / SERVING_FILE))
+        try:
+            _write_status_table(con, status)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        _write_status_json(building, status)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    _switch_to(serving_dir, building, name, on_step or (lambda _name: None))
     return status
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)  # Parquet files are never written again: share them
+    except OSError:
+        shutil.copyfile(source, target)
