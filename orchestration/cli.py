@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingestion.settings import warehouse_path
+from orchestration.runs import HOST_TAG, LAUNCHED_BY, PID_TAG
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance, ExecuteInProcessResult
@@ -46,8 +47,12 @@ def generate(args: argparse.Namespace) -> None:
 
     out = Path(args.out) if args.out else _demo_dir()
     started = time.perf_counter()
-    summary = run_generator(out, seed=args.seed, interactions=args.interactions,
-                            days=args.days, page_size=args.page_size)
+    try:
+        summary = run_generator(out, seed=args.seed, interactions=args.interactions,
+                                days=args.days, page_size=args.page_size)
+    except ValueError as error:  # a size the stories cannot be played in: a usage error
+        print(f"rapport {args.command}: error: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
     print(f"demo data: {summary.interactions:,} interactions, {summary.people:,} people, "
           f"{summary.conversations:,} conversations in {time.perf_counter() - started:.1f}s "
           f"-> {out}")
@@ -99,9 +104,6 @@ def _execute(job: str, run_config: dict | None = None, instance: DagsterInstance
 
 # --- `rapport run`, `backfill`, `check`: the nightly job on the configured sources ----------
 
-LAUNCHED_BY = "rapport/launched_by"
-PID_TAG = "rapport/pid"
-HOST_TAG = "rapport/host"
 EXIT_FAILED, EXIT_CONFIG, EXIT_BUSY = 1, 2, 3
 
 
@@ -120,26 +122,19 @@ def project_instance() -> DagsterInstance:
 def running_night(instance: DagsterInstance) -> str | None:
     """Why another night holds the warehouse now, or None.
 
-    A run this command launched on this machine whose process is gone (killed) is marked
-    failed and does not count: it holds nothing any more. Writer-pool slots still claimed by
-    finished runs (a killed run never gives its slot back) are freed, or every later night
-    would wait for the pool forever."""
+    Runs whose process is gone (killed) are first marked failed, their writer-pool slots
+    freed and their interruption recorded for BI (:func:`orchestration.runs.reap_dead_runs`):
+    they hold nothing any more, and left alone every later night would wait for the pool."""
     from dagster import DagsterRunStatus, RunsFilter
 
-    _free_pool_slots(instance)
+    from orchestration.runs import NIGHT_JOBS, reap_dead_runs
+
+    reap_dead_runs(instance, by=f"the next `rapport` run on {socket.gethostname()}")
     active = instance.get_runs(RunsFilter(
         job_name=None, statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
                                  DagsterRunStatus.CANCELING]))
     for run in active:
-        if run.job_name not in ("nightly", "backfill"):
-            continue
-        pid, host = run.tags.get(PID_TAG), run.tags.get(HOST_TAG)
-        if pid and host == socket.gethostname() and not _alive(int(pid)):
-            instance.report_run_failed(run, "its process ended without finishing "
-                                            "(killed?); marked failed by the next run")
-            storage = instance.event_log_storage
-            if storage.supports_global_concurrency_limits:
-                storage.free_concurrency_slots_for_run(run.run_id)
+        if run.job_name not in NIGHT_JOBS:
             continue
         record = instance.get_run_record_by_id(run.run_id)
         since = record.start_time if record and record.start_time else None
@@ -149,27 +144,6 @@ def running_night(instance: DagsterInstance) -> str | None:
                 f"{run.job_name}); it holds the warehouse: wait for it to finish (Dagster UI, "
                 f"Runs) or cancel it there, then run again")
     return None
-
-
-def _free_pool_slots(instance: DagsterInstance) -> None:
-    """Give back the pool slots of runs that have finished (or no longer exist)."""
-    storage = instance.event_log_storage
-    if not storage.supports_global_concurrency_limits:
-        return
-    for run_id in storage.get_concurrency_run_ids():
-        run = instance.get_run_by_id(run_id)
-        if run is None or run.is_finished:
-            storage.free_concurrency_slots_for_run(run_id)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def warehouse_lock_problem() -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from dagster import (
     AssetSelection,
     Backoff,
@@ -20,6 +22,7 @@ from pydantic import Field
 from orchestration.checks import quality_checks
 from orchestration.checks.suites import ROW_COUNT_CHECK
 from orchestration.preflight import preflight
+from orchestration.runs import HOST_TAG, reap_dead_runs
 
 # Transient failures (API hiccups, a busy file) get two more tries with growing pauses.
 NIGHTLY_RETRY = RetryPolicy(max_retries=2, delay=10, backoff=Backoff.EXPONENTIAL)
@@ -42,14 +45,21 @@ nightly_job = define_asset_job(
     # should not sit idle until someone finds the toggle in the UI.
     default_status=DefaultScheduleStatus.RUNNING,
     description="The nightly job at 02:00 Europe/Berlin. A tick whose configuration does not "
-    "pass `rapport check` is skipped with the reason instead of launching a run that fails.",
+    "pass `rapport check` is skipped with the reason instead of launching a run that fails. "
+    "Runs killed earlier are failed first and their writer-pool slots freed.",
 )
 def nightly_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    """Launch tonight's run, unless the configuration would stop it."""
+    """Launch tonight's run, unless the configuration would stop it.
+
+    A night killed before (its process gone, its run still STARTED) would hold the
+    ``duckdb_writer`` slot and make tonight's steps wait forever: it is failed and its slot
+    freed first. The run is tagged with this host, where the default run launcher starts it,
+    so that the PID its worker reports can be checked later."""
+    reap_dead_runs(context.instance, by="the nightly schedule's evaluation")
     report = preflight()
     if not report.ok:
         return SkipReason("configuration: " + "; ".join(report.problems))
-    return RunRequest()
+    return RunRequest(tags={HOST_TAG: socket.gethostname()})
 
 
 # Row counts compare a whole night with the last accepted night; a backfill is not a night (it

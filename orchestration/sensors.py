@@ -19,8 +19,9 @@ from dagster import (
 from ingestion.settings import serving_dir
 from orchestration import webhook
 from orchestration.preflight import configuration_problems
+from orchestration.runs import reap_dead_runs
 from orchestration.schedules import nightly_job
-from orchestration.serving import record_failure, serving_file
+from orchestration.serving import read_status, record_failure, serving_file
 
 ALERTS_TABLE = "marts.mart_alerts"
 REMEMBERED_ALERTS = 5000
@@ -40,6 +41,13 @@ def nightly_failure(context: RunFailureSensorContext) -> None:
     A run stopped by its configuration (a setting missing or invalid) is not a failed night
     of the data: the status stays as it is, and the webhook is told what to fix."""
     message = failure_message(context)
+    run_id = context.dagster_run.run_id
+    status = read_status(serving_dir())
+    if status.last_attempt_run_id == run_id and status.last_attempt_status == "interrupted":
+        # killed and already recorded as such (orchestration.runs): keep that reason
+        webhook.post({"text": f"Rapport: {status.last_failure}. BI keeps serving the last "
+                              "published night.", "kind": "run_failure", "run_id": run_id})
+        return
     problems = configuration_problems(context.get_step_failure_events())
     if problems:
         webhook.post({"text": f"Rapport: nightly run {context.dagster_run.run_id} did not "
@@ -49,6 +57,16 @@ def nightly_failure(context: RunFailureSensorContext) -> None:
     record_failure(serving_dir(), context.dagster_run.run_id, message)
     webhook.post({"text": f"Rapport: {message}. BI keeps serving the last published night.",
                   "kind": "run_failure", "run_id": context.dagster_run.run_id})
+
+
+@sensor(name="dead_runs", minimum_interval_seconds=60,
+        default_status=DefaultSensorStatus.RUNNING)
+def dead_runs(context: SensorEvaluationContext) -> SkipReason:
+    """Every minute where the daemon runs: fail runs whose process was killed and free their
+    ``duckdb_writer`` slots, so a waiting night goes on (see :mod:`orchestration.runs`)."""
+    reaped = reap_dead_runs(context.instance, by="sensor dead_runs")
+    return SkipReason(f"failed {len(reaped)} killed run(s): {', '.join(reaped)}" if reaped
+                      else "no killed run")
 
 
 def _jsonable(value: object) -> object:

@@ -400,7 +400,11 @@ def test_a_second_writer_is_told_another_night_is_running(user: User) -> None:
     # the killed night's writer-pool slot is given back, or every later night would wait
     assert run_id not in _slot_holders(user), after
     assert [r.run_id for r in user.runs()] == [run_id], after
-    assert not user.status_file.exists(), after
+    # BI's status records the interrupted attempt (nothing was ever published here)
+    status = json.loads(user.status_file.read_text(encoding="utf-8"))
+    assert (status["last_attempt_run_id"], status["last_attempt_status"]) == (
+        run_id, "interrupted"), status
+    assert status["published_at"] is None, status
 
 
 def _claim_writer_slot(user: User, run_id: str) -> None:
