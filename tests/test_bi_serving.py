@@ -1,0 +1,65 @@
+"""What a BI tool reads from the published serving file, read by a separate process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from tests.conftest import DemoRun
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _serving_file(demo_run: DemoRun) -> Path:
+    return demo_run.warehouse.parent / "serving" / "rapport_serving.duckdb"
+
+
+def test_the_daily_interactions_mart_adds_up_to_every_interaction(demo_run: DemoRun) -> None:
+    with duckdb.connect(str(_serving_file(demo_run)), read_only=True) as con:
+        from_mart = con.execute(
+            "select date_day, platform, direction, sum(interactions), sum(scored_messages), "
+            "sum(negative_messages), sum(spam) from marts.mart_interactions_daily "
+            "group by all order by all").fetchall()
+        from_facts = con.execute(
+            "select created_on, platform, direction, count(*), count(sentiment_label), "
+            "count(*) filter (where sentiment_label = 'negative'), "
+            "count(*) filter (where relevance = 'spam') from marts.fct_interactions "
+            "group by all order by all").fetchall()
+    assert from_mart == from_facts
+    assert sum(row[3] for row in from_mart) == demo_run.query(
+        "select count(*) from marts.fct_interactions")[0][0]
+
+
+def test_bi_benchmark_times_every_dashboard_query_on_the_serving_file(
+        demo_run: DemoRun, tmp_path: Path) -> None:
+    out = tmp_path / "bi.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bi_queries.py"),
+         "--serving", str(_serving_file(demo_run).parent), "--repeat", "3", "--json", str(out)],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    queries = figures["queries"]
+    for name in ("mrms_per_team_per_week", "first_response_per_channel_30d", "top_contacts",
+                 "segments", "share_of_voice_per_day", "post_engagement_30d",
+                 "interactions_per_day_platform"):
+        assert queries[name]["rows"] > 0, name
+        assert 0 < queries[name]["p50_ms"] <= queries[name]["p95_ms"], name
+        assert f"{name} " in done.stdout
+    # the tile read from the mart answers what the scan of fct_interactions answers
+    assert (queries["interactions_per_day_platform"]["rows"]
+            == queries["interactions_per_day_platform_scan"]["rows"])
+    assert figures["interactions"] == demo_run.query(
+        "select count(*) from marts.fct_interactions")[0][0]
+
+
+def test_bi_benchmark_without_a_published_night_says_what_to_do(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bi_queries.py"), "--serving", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "no serving file" in done.stderr and "make demo" in done.stderr
