@@ -27,8 +27,13 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
+# What dagster-dbt starts instead of dbt: a wrapper that makes dbt die with its parent, so a
+# killed orchestrator never leaves `dbt build` holding the warehouse (see the script).
+DBT_WRAPPER = Path(__file__).parent / "bin" / "dbt"
+REAL_DBT_ENV = "RAPPORT_DBT_EXECUTABLE"
+
 RESOURCES = {
-    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_WRAPPER)),
     "dlt": DagsterDltResource(),
     # Empty: every run is the incremental night unless a backfill's run config sets days.
     "backfill": BackfillWindow(),

@@ -1,6 +1,7 @@
 """The whole dbt project as one set of assets; dbt tests become asset checks."""
 
 
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,7 +19,7 @@ from ingestion.pipelines import ensure_warehouse_dir
 from orchestration.assets.ingestion import DUCKDB_POOL
 from orchestration.assets.window import BackfillWindow
 from orchestration.preflight import dbt_config_or_fail
-from orchestration.resources import dbt_project
+from orchestration.resources import REAL_DBT_ENV, dbt_executable, dbt_project
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -48,6 +49,8 @@ def rapport_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource,
     """
     dbt_config_or_fail()  # a real salt (keys not computable from the README), the seeds
     ensure_warehouse_dir()
+    # the dbt that the wrapper (resources.DBT_WRAPPER, dies with this process) runs
+    os.environ.setdefault(REAL_DBT_ENV, dbt_executable())
     invocation = dbt.cli(["build", *backfill.dbt_args()], context=context, raise_on_error=False)
     yield from invocation.stream()
     prune_target_dirs(invocation.target_path)
