@@ -1,17 +1,9 @@
 -- MRM tags from the inbox export, resolved to conversations: one row per tagged message and
 -- MRM tag (team-scoped or company-wide). Tags not in the mrm_tag_rules seed are ignored here.
 
-{% set max_tags = 10 %}
-
 with inbox as (
     select * from {{ ref('stg_inbox__messages') }}
     where tags is not null
-),
-
-positions as (
-    {% for n in range(1, max_tags + 1) %}
-    select {{ n }} as position{% if not loop.last %} union all{% endif %}
-    {% endfor %}
 ),
 
 split as (
@@ -21,9 +13,12 @@ split as (
         inbox.assignee,
         inbox.briefing,
         inbox.received_at,
-        trim({{ dbt.split_part("inbox.tags", "','", "positions.position") }}) as tag
+        {{ split_to_rows("inbox.tags", "','") }} as raw_tag
     from inbox
-    cross join positions
+),
+
+tagged as (
+    select *, trim(raw_tag) as tag from split
 ),
 
 rules as (
@@ -35,17 +30,17 @@ messages as (
 )
 
 select
-    split.platform,
-    split.message_id,
+    tagged.platform,
+    tagged.message_id,
     messages.conversation_id,
-    split.tag,
+    tagged.tag,
     rules.scope,
     rules.team,
-    split.assignee,
-    split.briefing,
-    split.received_at
-from split
-inner join rules on split.tag = rules.tag
+    tagged.assignee,
+    tagged.briefing,
+    tagged.received_at
+from tagged
+inner join rules on tagged.tag = rules.tag
 left join messages
-    on split.platform = messages.platform and split.message_id = messages.message_id
-where split.tag <> ''
+    on tagged.platform = messages.platform and tagged.message_id = messages.message_id
+where tagged.tag <> ''
