@@ -18,6 +18,7 @@ Layout of the serving folder::
     rapport_serving.duckdb -> current/rapport_serving.duckdb     fixed links: what BI opens
     parquet/current -> ../current/parquet
     status.json -> current/status.json
+    publish.lock                         held while a night publishes or a failure is recorded
 
 A night is built in ``nights/.<night>.tmp`` and renamed to ``nights/<night>`` when complete;
 whatever an interrupted publish left (a ``.tmp`` folder, its ``.wal``, a half-made link) is
@@ -26,11 +27,13 @@ removed by the next publish.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +45,7 @@ STATUS_FILE = "status.json"
 PARQUET_DIR = "parquet"
 NIGHTS_DIR = "nights"
 CURRENT = "current"
+LOCK_FILE = "publish.lock"
 MARTS_SCHEMA = "marts"
 KEEP_SNAPSHOTS = 3
 # The links BI opens, each relative to the serving folder, and where it points (relative to
@@ -121,6 +125,16 @@ def _write_status_json(folder: Path, status: ServingStatus) -> None:
         os.fsync(fh.fileno())
 
 
+@contextmanager
+def _publishing(serving_dir: Path) -> Iterator[None]:
+    """One publish or failure record at a time: the failure sensor (in the daemon) may record
+    a night's failure while the next night publishes (in its run worker)."""
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    with (serving_dir / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        yield
+
+
 def _night_name(run_id: str, kind: str = "") -> str:
     # sortable by time; the run id kept readable but never a path separator or a dot-file
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -145,8 +159,13 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
     is called with each name of ``PUBLISH_STEPS`` once that step is done (to observe or
     interrupt a publish).
     """
-    step = on_step or (lambda _name: None)
-    serving_dir.mkdir(parents=True, exist_ok=True)
+    with _publishing(serving_dir):
+        return _publish(working, serving_dir, run_id, data_as_of_sql, sources,
+                        on_step or (lambda _name: None))
+
+
+def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None,
+             sources: dict[str, str] | None, step: Callable[[str], None]) -> ServingStatus:
     remove_leftovers(serving_dir)
     step("cleaned")
     name = _night_name(run_id)
@@ -273,7 +292,13 @@ def record_failure(serving_dir: Path, run_id: str, message: str, outcome: str = 
     links) and the new ``status.json``, and is switched in like a published night
     (``on_step`` as for :func:`publish`, from "night_complete" on).
     """
-    serving_dir.mkdir(parents=True, exist_ok=True)
+    with _publishing(serving_dir):
+        return _record_failure(serving_dir, run_id, message, outcome,
+                               on_step or (lambda _name: None))
+
+
+def _record_failure(serving_dir: Path, run_id: str, message: str, outcome: str,
+                    step: Callable[[str], None]) -> ServingStatus:
     status = read_status(serving_dir)
     status.last_attempt_at = _now()
     status.last_attempt_run_id = run_id
@@ -300,7 +325,7 @@ def record_failure(serving_dir: Path, run_id: str, message: str, outcome: str = 
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    _switch_to(serving_dir, building, name, on_step or (lambda _name: None))
+    _switch_to(serving_dir, building, name, step)
     return status
 
 

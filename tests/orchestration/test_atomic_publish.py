@@ -11,6 +11,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -170,3 +171,39 @@ def test_a_serving_folder_of_the_layout_before_night_folders_is_taken_over(
     assert_one_whole_night(bi_sees(serving), "night-2", 9)
     assert leftovers(serving) == []
     assert not (serving / "parquet" / "snapshots").exists()
+
+
+PAUSING_PUBLISHER = """
+import sys, time
+from pathlib import Path
+from orchestration.serving import publish
+
+working, serving, marker = sys.argv[1:4]
+
+def step(name):
+    if name == "marts_copied":  # half-way: tell the test, then take a while
+        Path(marker).touch()
+        time.sleep(3)
+
+publish(Path(working), Path(serving), "night-2", on_step=step)
+"""
+
+
+def test_a_failure_recorded_while_a_night_publishes_waits_and_keeps_the_new_night(
+        tmp_path: Path) -> None:
+    # the failure sensor (in the daemon) may record a failed run while the next one publishes
+    working, serving, marker = tmp_path / "work.duckdb", tmp_path / "serving", tmp_path / "m"
+    make_working(working, 5)
+    publish(working, serving, "night-1")
+    make_working(working, 9)
+    publisher = subprocess.Popen([sys.executable, "-c", PAUSING_PUBLISHER, str(working),
+                                  str(serving), str(marker)], stderr=subprocess.PIPE, text=True)
+    while not marker.exists():
+        assert publisher.poll() is None, publisher.stderr.read()
+        time.sleep(0.05)
+    record_failure(serving, "night-x", "nightly run night-x failed in dbt")
+    assert publisher.wait(timeout=120) == 0, publisher.stderr.read()
+    seen = bi_sees(serving)
+    assert seen["file_rows"] == seen["parquet_rows"] == 9, seen
+    assert seen["table"] == [["night-2", json.dumps({"fct_demo": 9}), "failed"]], seen
+    assert seen["status"]["last_attempt_run_id"] == "night-x", seen
