@@ -47,6 +47,11 @@ def make_pipeline(source: str) -> dlt.Pipeline:
     # orders versions by _dlt_load_id whichever path a table came through.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
+    # A loaded package's data files are copies of the rows it loaded, deleted content
+    # included, and dlt keeps them for good unless told not to: they go once the package's
+    # load lands (the package folder stays with its schema and state, which hold no rows).
+    # Packages not loaded yet are untouched, so finish_interrupted still finds them.
+    dlt.config["load.delete_completed_jobs"] = True
     return dlt.pipeline(
         pipeline_name=f"rapport_{source}",
         destination=dlt.destinations.duckdb(str(warehouse_path())),

@@ -15,11 +15,19 @@ parent's author, a favourite names its deleted status), so a later night or a fu
 gives the same warehouse as the night the deletion arrived. The content is gone for good: a
 backfill re-reads from the platform, which no longer serves it. Idempotent: a night that
 finds nothing left to overwrite changes nothing.
+
+Overwritten and deleted rows leave their old bytes in freed blocks of the DuckDB file, which
+DuckDB reuses but never clears (``CHECKPOINT`` does not reliably give them back either).
+:func:`compact_warehouse` rewrites the file (``COPY FROM DATABASE`` into a fresh file, then an
+atomic rename), so no byte of the purged content is left on disk; the nightly purge asset runs
+it when the purge changed anything.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
@@ -166,3 +174,73 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str
         "select column_name from information_schema.columns "
         "where table_catalog = current_database() and table_schema = ? and table_name = ?",
         [schema, table]).fetchall()}
+
+
+class WarehouseBusy(RuntimeError):
+    """The warehouse file is open in another process, so it cannot be rewritten."""
+
+
+def connect_alone(path: Path) -> duckdb.DuckDBPyConnection:
+    """A writing connection to the warehouse file, or :class:`WarehouseBusy` when another
+    process holds it open (DuckDB's message names that process)."""
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        raise WarehouseBusy(f"cannot purge the warehouse {path}: it is open in another "
+                            f"process, and the purge needs it alone ({exc})") from None
+
+
+def compaction_due(path: Path) -> Path:
+    """The marker beside the warehouse file saying a purge changed rows since the last
+    compaction (present from the purge's commit until a compaction succeeds)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.compaction-due")
+
+
+def compact_warehouse(path: Path) -> tuple[int, int]:
+    """Rewrite the DuckDB file at ``path`` with only its live data; its size before and after.
+
+    Every schema, table, view, macro and sequence is copied (``COPY FROM DATABASE``) into a
+    fresh file beside it, which then replaces the old one with an atomic rename: a crash
+    before the rename leaves the old file whole (and the partial copy, removed by the next
+    compaction), after it the new one. The old file stays open, and so locked (DuckDB's own
+    file lock), until the new one is in place: no other process can write to it in between
+    and lose its writes. A file open elsewhere (a BI tool, a second run) raises
+    :class:`WarehouseBusy` with DuckDB's message naming the holder. Costs a full copy (disk
+    space and time of the live data), so it runs only when something was purged.
+    """
+    path = Path(path)
+    fresh = path.with_name(f".{path.name}.compacting")
+    for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = connect_alone(path)
+    try:
+        before = path.stat().st_size
+        con.execute("checkpoint")  # the old file holds everything; its WAL is empty
+        (database,) = con.execute("select current_database()").fetchone()
+        # ATTACH takes no parameters: the path is a quoted literal (quotes doubled)
+        literal = str(fresh).replace("'", "''")
+        con.execute(f"attach '{literal}' as rapport_compacting")
+        try:
+            con.execute(f'copy from database "{database}" to rapport_compacting')
+        finally:
+            con.execute("detach rapport_compacting")  # checkpoints the copy: no WAL left
+        with open(fresh, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(fresh, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        fresh.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    return before, path.stat().st_size
+
+
+def _fsync_dir(folder: Path) -> None:
+    # the rename is durable only once the folder's entry is written
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

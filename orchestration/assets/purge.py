@@ -1,9 +1,11 @@
-"""Deleted content purged from the raw tables once the dbt build has applied the tombstones."""
+"""Deleted content purged from the raw tables once the dbt build has applied the tombstones,
+and from the disk: the warehouse file is compacted when the purge changed anything."""
 
-import duckdb
+import time
+
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from ingestion.purge import purge_deleted
+from ingestion.purge import compact_warehouse, compaction_due, connect_alone, purge_deleted
 from ingestion.settings import warehouse_path
 from orchestration.assets.dbt import rapport_dbt_assets
 from orchestration.assets.ingestion import DUCKDB_POOL
@@ -20,14 +22,15 @@ PURGE = AssetKey(["privacy", "purge_deleted_content"])
     pool=DUCKDB_POOL,
     description="Overwrites in the raw tables (and dlt's staging copies; quarantine rows are "
     "deleted) the content the platforms reported deleted (int_tombstones), after dbt has "
-    "removed it from every model. Platform terms and privacy law expect deleted content to "
-    "leave copies.",
+    "removed it from every model, then compacts the warehouse file when anything was purged "
+    "(a fresh copy replaces it, so no freed block keeps the old text). Platform terms and "
+    "privacy law expect deleted content to leave copies.",
 )
 def purge_deleted_raw(context: AssetExecutionContext) -> MaterializeResult:
     """Purge tombstoned content from the raw layer; rows changed per table as metadata."""
     purged: dict[str, int] = {}
     if warehouse_path().exists():  # else nothing has loaded yet (and no file is made)
-        con = duckdb.connect(str(warehouse_path()))
+        con = connect_alone(warehouse_path())
         try:
             purged = purge_deleted(con)
         finally:
@@ -35,7 +38,23 @@ def purge_deleted_raw(context: AssetExecutionContext) -> MaterializeResult:
     total = sum(purged.values())
     context.log.info(f"purged deleted content from {total} raw rows"
                      + (f": {purged}" if purged else ""))
-    return MaterializeResult(metadata={
-        "rows_purged": MetadataValue.int(total),
-        "rows_purged_per_table": MetadataValue.json(purged),
-    })
+    metadata = {"rows_purged": MetadataValue.int(total),
+                "rows_purged_per_table": MetadataValue.json(purged)}
+    due = compaction_due(warehouse_path())
+    if purged:
+        due.touch()  # owed until a compaction succeeds, so a failed one is retried next night
+    if due.exists():
+        # The purge connection is closed: this asset runs in the writer pool after every
+        # model, so nothing of the night holds the file; anything else holding it (a BI tool
+        # on the working file) fails the asset with WarehouseBusy naming it, the purged rows
+        # stay purged and the next night compacts.
+        started = time.monotonic()
+        before, after = compact_warehouse(warehouse_path())
+        seconds = time.monotonic() - started
+        context.log.info(f"compacted the warehouse: {before / 1e6:.1f} MB -> "
+                         f"{after / 1e6:.1f} MB in {seconds:.1f}s")
+        metadata.update(warehouse_bytes_before=MetadataValue.int(before),
+                        warehouse_bytes_after=MetadataValue.int(after),
+                        compaction_seconds=MetadataValue.float(round(seconds, 3)))
+        due.unlink()
+    return MaterializeResult(metadata=metadata)
