@@ -13,19 +13,34 @@ so every reason is the per-row one. Files whose layout Arrow might read otherwis
 csv module (irregular quoting, NUL bytes, lone CR line ends) are read row by row
 (:func:`screen_export_per_row`, also the reference the tests hold the column-wise reader to).
 
-Only files changed since the last successful load are read (incremental on
-``modification_date``, one cursor per export table; the cursor moves only when the load lands).
-A bucket that cannot be listed or read stops the source with :class:`BucketAccessError`, which
-names the source and the bucket but never a credential.
+Only files new or changed since the last successful load are read, found by name and content
+rather than by modification time (which ``cp -p`` and ``rsync -t`` carry over from the old
+file): each export table keeps a manifest of the files it loaded in its resource state (saved
+with the load, so it moves only when the load lands). A local file's entry is its size and
+SHA-256 (every file is read and hashed each night); a bucket object's is its size and the
+modification time the store sets on upload (S3 ``LastModified``), as hashing would download
+every object every night.
+
+Only regular files inside the configured folder are read. A symbolic link (to a file or a
+folder, inside the folder or not), a path through one, a FIFO, socket or device is refused:
+it is not opened and gets one quarantine row naming the file and the reason (line 0, no raw
+text), and a warning in the log. A bucket that cannot be listed or read stops the source with
+:class:`BucketAccessError`, which names the source and the bucket but never a credential.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import glob
+import hashlib
 import io
 import json as stdjson
+import logging
+import os
+import posixpath
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,6 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from dlt.common import json
+from dlt.common.storages.configuration import FilesystemConfiguration
 from dlt.common.storages.fsspec_filesystem import fsspec_filesystem, glob_files
 from dlt.sources import DltResource
 from dlt.sources.filesystem import FileItemDict
@@ -45,6 +61,8 @@ from dlt.sources.filesystem.helpers import FilesystemConfigurationResource
 
 from ingestion.sources.rest import require
 from ingestion.sources.validation import FUTURE_TOLERANCE, MAX_TEXT_CHARS, Rejected, check_text
+
+log = logging.getLogger(__name__)
 
 SUPPORTED = (".csv", ".jsonl")
 # Rows per Arrow table handed to dlt: big enough to be fast, small enough to stay flat in memory.
@@ -141,34 +159,163 @@ def _shown(bucket_url: str) -> str:
 def export_files(bucket_url: str, table: ExportTable, source: str) -> DltResource:
     """The files of one export table in the bucket; new and changed files only.
 
+    Yields lists of file items: each new or changed file (a local file with its bytes read
+    already, as ``file_content``), each refused one (``refused``: the reason), and an empty
+    list when nothing is new, so the table's reader still runs. The manifest of loaded files
+    (``manifest`` in this resource's state: relative path -> fingerprint) is replaced by
+    tonight's listing; it is saved only with the load.
+
     Credentials and the endpoint are dlt's filesystem credentials of the source, typed by the
     bucket's protocol: ``[sources.<source>.credentials]`` (e.g.
     ``SOURCES__INBOX__CREDENTIALS__ENDPOINT_URL``); for ``s3://`` without a key pair, AWS's
     default chain (environment, profile, instance role). Read when the files are listed.
     """
 
-    # Named per table: each export table keeps its own modification_date cursor in the
-    # source state (one shared name would let one table's newest file hide another's).
+    # Named per table: each export table keeps its own manifest in the source state.
     @dlt.resource(name=f"{table.name}_files", spec=FilesystemConfigurationResource)
     def files(bucket_url: str = dlt.config.value, credentials=dlt.secrets.value,
               file_glob: str = "*", kwargs: dict | None = None, client_kwargs: dict | None = None,
-              # dlt finds the cursor by its default (a fresh one per table: defined per call)
-              incremental=dlt.sources.incremental("modification_date"),  # noqa: B008
               ) -> Iterator[list[FileItemDict]]:
         secrets = dict(credentials) if isinstance(credentials, Mapping) else {}
         try:
             client = fsspec_filesystem(bucket_url, credentials, kwargs=kwargs,
                                        client_kwargs=client_kwargs)[0]
             secrets = {**secrets, **client.storage_options}
+            root = _local_root(client, bucket_url)
+            refused = _refused_local(root, file_glob) if root is not None else {}
             listed = [FileItemDict(item, client)
                       for item in glob_files(client, bucket_url, file_glob)]
+            etags = _etags(client, bucket_url, file_glob) if root is None else {}
         except Exception as exc:  # the cause is named in the message; its chain may hold keys
             raise BucketAccessError(source, bucket_url, f"list '{file_glob}'", exc,
                                     secrets) from None
-        # an empty listing still reaches the table's reader, which then creates the table
-        yield listed
+        state = dlt.current.resource_state()
+        loaded: dict[str, dict] = state.get("manifest", {})
+        manifest: dict[str, dict] = {}
+        found = False
+        for relative, reason in sorted(refused.items()):
+            log.warning(f"source '{source}': refused '{relative}' in {_shown(bucket_url)}: "
+                        f"{reason}")
+            yield [{"file_name": relative, "relative_path": relative, "refused": reason}]
+        for item in listed:
+            relative = item["relative_path"]
+            if relative in refused:
+                continue
+            if root is not None:
+                try:
+                    item["file_content"] = read_regular_file(root, relative)
+                except _Refused as why:  # changed into a link since the listing
+                    log.warning(f"source '{source}': refused '{relative}': {why}")
+                    yield [{"file_name": relative, "relative_path": relative,
+                            "refused": str(why)}]
+                    continue
+                except OSError as exc:
+                    raise BucketAccessError(source, bucket_url, f"read '{relative}'", exc,
+                                            secrets) from None
+            manifest[relative] = _fingerprint(item, etags)
+            if loaded.get(relative) != manifest[relative]:
+                found = True
+                yield [item]
+        state["manifest"] = manifest
+        state.pop("incremental", None)  # the modification_date cursor of earlier versions
+        if not found:  # no new file still reaches the table's reader, which creates the table
+            yield []
 
     return files(bucket_url, file_glob=table.file_glob)
+
+
+class _Refused(Exception):
+    """A listed path that is not a regular file inside the folder; the message is why."""
+
+
+def _local_root(client, bucket_url: str) -> str | None:
+    """The folder of a local ``bucket_url`` (``file://`` or a plain path), else None."""
+    if "file" not in client.protocol:
+        return None
+    url = (FilesystemConfiguration.make_file_url(bucket_url)
+           if FilesystemConfiguration.is_local_path(bucket_url) else bucket_url)
+    return FilesystemConfiguration.make_local_path(url)
+
+
+def _refused_local(root: str, file_glob: str) -> dict[str, str]:
+    """Relative path -> reason of every path the glob matches under ``root`` that is not a
+    regular file reached without a symbolic link (folders are not files and are skipped)."""
+    refused = {}
+    for path in glob.glob(os.path.join(root, file_glob), recursive=True):
+        relative = os.path.relpath(path, root)
+        try:
+            reason = _refusal(root, relative)
+        except OSError:  # gone since the glob: not listed either
+            continue
+        if reason:
+            refused[relative.replace(os.sep, "/")] = reason
+    return refused
+
+
+def _refusal(root: str, relative: str) -> str | None:
+    parts = relative.split(os.sep)
+    at = root
+    for depth, part in enumerate(parts, start=1):
+        at = os.path.join(at, part)
+        mode = os.lstat(at).st_mode
+        if stat.S_ISLNK(mode):
+            # the target is never named: it may lie anywhere, and only the folder is read
+            where = "a symbolic link" if depth == len(parts) else \
+                f"inside '{'/'.join(parts[:depth])}', a symbolic link"
+            return f"not read: {where}; only regular files inside the folder are read"
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return "not read: not a regular file (FIFO, socket or device)"
+    return None
+
+
+def read_regular_file(root: str, relative: str) -> bytes:
+    """The bytes of the regular file ``relative`` under ``root``; :class:`_Refused` if it is a
+    symbolic link (``O_NOFOLLOW``), not a regular file, or resolves outside ``root`` once open
+    (a folder on its path swapped for a link since the listing)."""
+    path = os.path.join(root, relative)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise _Refused("not read: a symbolic link; only regular files inside the folder "
+                           "are read") from None
+        raise exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _Refused("not read: not a regular file (FIFO, socket or device)")
+        opened = f"/proc/self/fd/{fd}"
+        if os.path.exists(opened):  # Linux: where the open file really is
+            real = os.path.realpath(opened)
+            if os.path.commonpath([real, os.path.realpath(root)]) != os.path.realpath(root):
+                raise _Refused("not read: resolves outside the folder")
+        return fh.read()
+
+
+def _etags(client, bucket_url: str, file_glob: str) -> dict[str, str]:
+    """The ETag of each object the glob matches, by its path in the store, where the listing
+    gives one (S3 and compatible stores: an MD5 of the content for simple uploads). One more
+    listing request per 1,000 objects; dlt's listing drops the field."""
+    found = client.glob(posixpath.join(client._strip_protocol(bucket_url), file_glob),  # noqa: SLF001
+                        detail=True)
+    return {path: str(md.get("ETag") or md.get("etag")) for path, md in found.items()
+            if md.get("ETag") or md.get("etag")}
+
+
+def _fingerprint(item: FileItemDict, etags: Mapping[str, str]) -> dict:
+    """What identifies a file's content: size and SHA-256 of a local file's bytes; size and
+    ETag of a bucket object, or its size and the modification time the store sets on every
+    upload where the listing has no ETag."""
+    content = item.get("file_content")
+    if content is not None:
+        return {"size": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+    etag = etags.get(item.fsspec._strip_protocol(item["file_url"]))  # noqa: SLF001
+    if etag:
+        return {"size": item.get("size_in_bytes"), "etag": etag}
+    modified = item.get("modification_date")
+    return {"size": item.get("size_in_bytes"),
+            "modified": modified.isoformat() if modified else None}
 
 
 def parse_time(value: str, column: str) -> datetime:
@@ -823,11 +970,19 @@ def _quarantine_hints(table: ExportTable):
 def read_export(item: FileItemDict, table: ExportTable) -> Iterator[object]:
     """Arrow tables of the valid rows of one file, and its quarantined rows (marked)."""
     name = item["file_name"]
+    if "refused" in item:
+        yield dlt.mark.with_hints([{
+            "source_file": name, "source_line": 0, "raw_row": "", "reason": item["refused"],
+            "quarantined_at": datetime.now(UTC), "_source_order": 0}],
+            _quarantine_hints(table), create_table_variant=True)
+        return
     modified = item.get("modification_date")
     # Orders rows across files of one night for dedup: newer file first, then later line.
     order_base = int(modified.timestamp()) * 10**9 if modified else 0
-    with item.open(mode="rb") as fh:
-        data = fh.read()
+    data = item.get("file_content")
+    if data is None:  # a bucket object: read now
+        with item.open(mode="rb") as fh:
+            data = fh.read()
     for part in screen_export(name, data, table, order_base):
         if isinstance(part, list):
             yield dlt.mark.with_hints(part, _quarantine_hints(table), create_table_variant=True)

@@ -30,7 +30,8 @@ from orchestration.preflight import source_or_fail
 # Every asset that writes the DuckDB file runs in this pool; its limit is 1 (dagster.yaml).
 DUCKDB_POOL = "duckdb_writer"
 # Sources that can re-read a time range (API sources); the file sources (inbox, crm) pick up
-# new files by modification date whatever the run, so a backfill leaves them incremental.
+# new and changed files (a manifest by name and content) whatever the run, so a backfill
+# leaves them incremental.
 WINDOWED_SOURCES = frozenset({"x", "meta", "mastodon"})
 
 

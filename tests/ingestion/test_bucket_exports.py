@@ -216,3 +216,31 @@ def test_bucket_error_never_shows_a_credential_even_when_its_cause_does() -> Non
                                  "PermissionError: denied for *** with ***")
     for secret in ("AKIAEXAMPLEKEYID", "wJalrXUtnFEMI", "pa55word", "user:"):
         assert secret not in str(error)
+
+
+def test_bucket_objects_are_new_by_etag_not_by_upload_time(
+        s3_server: S3Server, bucket: str, isolated_env: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An object uploaded again unchanged (new LastModified, same ETag) is not read again; one
+    uploaded again with the same size and new content is, and its rows replace the old ones."""
+    configure(monkeypatch, "inbox", f"s3://{bucket}/inbox", s3_server)
+    client = s3_server.client()
+    row = "e_1,x,111,support,{},,,open,2026-09-05T09:00:00Z,"
+    key = "inbox/inbox_export_2026-09-05.csv"
+    client.put_object(Bucket=bucket, Key=key, Body=f"{HEADER}\n{row.format('aa')}\n".encode())
+    pipelines.run("inbox")
+    loads = "(select max(load_id) from raw_inbox._dlt_loads)"
+    first = query(isolated_env, f"select {loads}")[0][0]
+
+    for path in (FIXTURES / "inbox").iterdir():  # every object uploaded again, unchanged
+        client.upload_file(str(path), bucket, f"inbox/{path.name}")
+    client.put_object(Bucket=bucket, Key=key, Body=f"{HEADER}\n{row.format('aa')}\n".encode())
+    pipelines.run("inbox")
+    assert query(isolated_env, "select count(*) from raw_inbox.inbox_messages "
+                               f"where _dlt_load_id > '{first}'") == [(0,)]
+
+    client.put_object(Bucket=bucket, Key=key, Body=f"{HEADER}\n{row.format('bb')}\n".encode())
+    pipelines.run("inbox")
+    assert query(isolated_env, "select message_id, assignee, _source_file from "
+                               f"raw_inbox.inbox_messages where _dlt_load_id = {loads}") == [
+        ("e_1", "bb", "inbox_export_2026-09-05.csv")]
