@@ -19,7 +19,8 @@
 4. With ``--nights K``: releases one held-back day at a time (``release_day``) and runs a
    night for each, printing its cost relative to the full night.
 
-Prints a compact table; ``--json PATH`` writes every figure (and the machine) as JSON.
+Prints a compact table; ``--json PATH`` writes every figure (and the machine) as JSON, and
+``--print-json PATH`` prints the table of such a file again without running anything.
 """
 
 from __future__ import annotations
@@ -382,6 +383,13 @@ def report(result: dict) -> str:
                   f"whole night / floor {r['night_over_floor']:.1f}x; (CPU): dbt build / floor "
                   f"{r['dbt_build_over_floor_cpu']:.1f}x, whole night / floor "
                   f"{r['night_over_floor_cpu']:.1f}x"]
+    if len(result["nights"]) > 1:
+        lines += ["", "one-day nights against the full night, CPU seconds per phase:",
+                  f"  {'phase':<34} {'full':>8}"
+                  + "".join(f" {n['label']:>8}" for n in result["nights"][1:])]
+        for p in full["phases"]:
+            lines.append(f"  {p['phase']:<34} {p['cpu_s']:>8.1f}" + "".join(
+                f" {phase(n, p['phase'])['cpu_s']:>8.1f}" for n in result["nights"][1:]))
     for night in result["nights"][1:]:
         rel = night["relative_to_full"]
         lines.append(
@@ -393,6 +401,30 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def compare(small: dict, large: dict) -> str:
+    """How the full night's models and phases grew from one run to a larger one: linear in
+    the data means a time ratio near the data ratio (issue 13: 3M / 1M <= 3.5 per model)."""
+    a, b = small["nights"][0], large["nights"][0]
+    n = large["data"]["interactions"] / small["data"]["interactions"]
+    lines = [f"{large['data']['interactions']:,} / {small['data']['interactions']:,} "
+             f"interactions = {n:.2f}x the data",
+             f"  {'full night':<44} {a['wall_s']:>9.1f} {b['wall_s']:>9.1f} "
+             f"{b['wall_s'] / a['wall_s']:>7.2f}x wall, {b['cpu_s'] / a['cpu_s']:.2f}x CPU",
+             f"  {'phase (CPU s)':<44} {'small':>9} {'large':>9} {'ratio':>8}"]
+    for p in a["phases"]:
+        other = phase(b, p["phase"])["cpu_s"]
+        ratio = f"{other / p['cpu_s']:>7.2f}x" if p["cpu_s"] else "      -"
+        lines.append(f"  {p['phase']:<44} {p['cpu_s']:>9.1f} {other:>9.1f} {ratio}")
+    lines.append(f"  {'dbt model (execution s)':<44} {'small':>9} {'large':>9} {'ratio':>8}")
+    times = {m["model"]: m["seconds"] for m in a["dbt_models"] if m["kind"] == "model"}
+    rows = [(m["model"], times[m["model"]], m["seconds"]) for m in b["dbt_models"]
+            if m["kind"] == "model" and m["model"] in times]
+    for model, t_small, t_large in sorted(rows, key=lambda r: -r[2] / max(r[1], 1e-9)):
+        lines.append(f"  {model:<44} {t_small:>9.2f} {t_large:>9.2f} "
+                     f"{t_large / max(t_small, 1e-9):>7.2f}x")
+    return "\n".join(lines)
+
+
 def _load(averages: tuple[float, float, float]) -> str:
     return ", ".join(f"{x:.2f}" for x in averages)
 
@@ -400,7 +432,7 @@ def _load(averages: tuple[float, float, float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--interactions", type=int, required=True)
+    parser.add_argument("--interactions", type=int)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--days", type=int, default=56)
     parser.add_argument("--nights", type=int, default=0,
@@ -410,7 +442,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse generated data of the same N, seed, days and nights")
     parser.add_argument("--json", help="also write every figure to this JSON file")
+    parser.add_argument("--print-json", metavar="PATH",
+                        help="run nothing: print the table of an earlier run's JSON")
+    parser.add_argument("--compare", nargs=2, metavar=("SMALL", "LARGE"),
+                        help="run nothing: per-model and per-phase time ratios LARGE / SMALL "
+                             "of two earlier runs' JSON (linearity)")
     args = parser.parse_args(argv)
+    if args.compare:
+        small, large = (json.loads(Path(p).read_text()) for p in args.compare)
+        print(compare(small, large))
+        return 0
+    if args.print_json:
+        print(report(json.loads(Path(args.print_json).read_text())))
+        return 0
+    if args.interactions is None:
+        parser.error("--interactions is required (or --print-json PATH)")
     out = Path(args.out).resolve()
     if out == REPO or REPO / "warehouse" in (out, *out.parents):
         parser.error("--out must be a scratch folder, not the project's warehouse")
