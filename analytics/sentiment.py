@@ -159,6 +159,8 @@ class SentimentSettings:
     overrides: tuple[tuple[str, float], ...] = ()
     # dbt var sentiment_sarcasm_markers: see apply_sarcasm
     sarcasm_markers: tuple[str, ...] = ()
+    # dbt var sentiment_thanks_markers: see relief_texts and thanks_endings
+    thanks_markers: tuple[str, ...] = ()
 
 
 class Sentiment(NamedTuple):
@@ -179,10 +181,14 @@ BATCH_SIZE = 5_000
 
 class ScoredMessages(NamedTuple):
     """Messages scored as arrays: each one's language, and the (n, 3) probabilities of
-    negative, neutral, positive (NaN for a message without text)."""
+    negative, neutral, positive (NaN for a message without text); which ones a sarcasm cue
+    turned round (apply_sarcasm); and the (n, 3) probabilities of each message's thanking
+    ending read alone (thanks_endings; NaN where it has none)."""
 
     langs: list[str | None]
     probabilities: np.ndarray
+    sarcastic: np.ndarray | None = None
+    thanks_end_probabilities: np.ndarray | None = None
 
     @property
     def has_text(self) -> np.ndarray:
@@ -206,6 +212,30 @@ def score_message_arrays(texts: Sequence[str | None], platform_langs: Sequence[s
     detect, min_letters = settings.detect_languages, settings.min_letters_to_detect
     langs = [normalise_language_code(platform_lang) or detect_language(text, detect, min_letters)
              for text, platform_lang in zip(texts, platform_langs, strict=True)]
+    model_texts = relief_texts(texts, settings.thanks_markers)
+    probabilities = _probabilities_per_model(model_texts, langs, settings)
+    sarcastic = np.zeros(len(texts), dtype=bool)
+    sarcastic[apply_sarcasm(texts, probabilities, settings.sarcasm_markers)] = True
+    # a sarcastic message's thanks is part of its sarcasm ("Great, another delay. Thanks a
+    # lot."): its ending is not read apart
+    endings = thanks_endings([None if turned else text for text, turned in
+                              zip(model_texts, sarcastic.tolist(), strict=True)],
+                             settings.thanks_markers)
+    thanks_end = np.full((len(texts), 3), np.nan)
+    if endings:
+        indexes = list(endings)
+        ending_texts = [endings[i] for i in indexes]
+        ending_probabilities = _probabilities_per_model(
+            ending_texts, [langs[i] for i in indexes], settings)
+        apply_sarcasm(ending_texts, ending_probabilities, settings.sarcasm_markers)
+        thanks_end[indexes] = ending_probabilities
+    return ScoredMessages(langs, probabilities, sarcastic, thanks_end)
+
+
+def _probabilities_per_model(texts: Sequence[str | None], langs: Sequence[str | None],
+                             settings: SentimentSettings) -> np.ndarray:
+    """(len(texts), 3) probabilities of texts, each scored by its language's model in batches
+    of BATCH_SIZE (NaN rows for texts without text)."""
     probabilities = np.full((len(texts), 3), np.nan)
     batches: dict[str, list[int]] = {"en": [], "de": []}
     for index, (text, lang) in enumerate(zip(texts, langs, strict=True)):
@@ -216,23 +246,79 @@ def score_message_arrays(texts: Sequence[str | None], platform_langs: Sequence[s
             indexes = all_indexes[start:start + BATCH_SIZE]
             probabilities[indexes] = model_for(model_lang, settings.overrides).probabilities(
                 [texts[i] for i in indexes])
-    apply_sarcasm(texts, probabilities, settings.sarcasm_markers)
-    return ScoredMessages(langs, probabilities)
+    return probabilities
 
 
 def apply_sarcasm(texts: Sequence[str | None], probabilities: np.ndarray,
-                  markers: tuple[str, ...]) -> None:
+                  markers: tuple[str, ...]) -> list[int]:
     """In place: where a text has a sarcasm cue (markers: the dbt var
     sentiment_sarcasm_markers) and the model finds it more positive than negative, the positive
     and negative probabilities trade places: "Thanks for nothing", "Great, another delay" and
     "Na toll, schon wieder" praise with the words of a complaint. A cue next to words the model
-    already reads as negative changes nothing."""
+    already reads as negative changes nothing. Returns the indexes of the texts turned round
+    (int_message_sentiment.is_sarcastic)."""
     if not markers:
-        return
+        return []
     praised = np.flatnonzero(probabilities[:, 2] > probabilities[:, 0])
     sarcastic = [index for index in praised.tolist() if matches_marker(texts[index], markers)]
     if sarcastic:
         probabilities[sarcastic] = probabilities[sarcastic][:, ::-1]
+    return sarcastic
+
+
+# Crying faces: people write them for grief and for relief alike ("Danke!!! 😭 endlich geht
+# es wieder", "I have her. I'm literally crying 😭 thank you"). Skin tones do not apply.
+TEARS = ("😭", "😢", "🥲", "🥹", "😿")
+_TEARS = re.compile("|".join(TEARS))
+
+
+def relief_texts(texts: Sequence[str | None], thanks_markers: tuple[str, ...]) -> list:
+    """The texts as the model reads them: where crying faces stand beside thanks (a
+    sentiment_thanks_markers match), they are tears of relief, and the model, which learnt
+    them mostly as grief, reads the text without them. Tears without thanks stay as written
+    ("Zug weg, Anschluss weg 😭"); a text of emojis only keeps them too (the lexicon scores
+    "😭🙏🙏" as a whole)."""
+    if not thanks_markers:
+        return list(texts)
+    read = list(texts)
+    for index, text in enumerate(texts):
+        if text and any(tear in text for tear in TEARS) \
+                and matches_marker(text, thanks_markers):
+            without = _TEARS.sub(" ", text)
+            if _WORD.search(without):
+                read[index] = without
+    return read
+
+
+# A sentence ends at . ! ? or … (runs of them, with closing quotes or brackets) followed by a
+# space, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences, as written (stripped; empty pieces dropped)."""
+    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece.strip()]
+
+
+def thanks_endings(texts: Sequence[str | None], thanks_markers: tuple[str, ...]) -> dict:
+    """Index -> the text from its last thanking sentence (one with a sentiment_thanks_markers
+    match) to its end, for texts where a story comes before that thanks: "Ich war heute um 9
+    am Fundbüro. Die Dame hat zuerst nichts gefunden ... Herzlichen Dank für den Tipp, das hat
+    mir sehr geholfen." Read whole, the story's problem words outweigh the thanks; read from the
+    thanks on, the ending says how the person feels now. Whatever follows the thanks stays in
+    ("Danke für die Antwort. Aber das ist ein Witz." is read whole, as it begins with it)."""
+    if not thanks_markers:
+        return {}
+    endings = {}
+    for index, text in enumerate(texts):
+        if not text or not matches_marker(text, thanks_markers):
+            continue
+        parts = sentences(text)
+        for position in range(len(parts) - 1, 0, -1):
+            if matches_marker(parts[position], thanks_markers):
+                endings[index] = " ".join(parts[position:])
+                break
+    return endings
 
 
 def score_messages(texts: Sequence[str | None], platform_langs: Sequence[str | None],
@@ -257,20 +343,27 @@ def score_message(text: str | None, platform_lang: str | None,
 
 
 _COURTESY_NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+")
+# One thumbs up or OK hand (any skin tone) and nothing else: the emoji for "ok", as a plain
+# answer to a plain answer. Two of them ("👍👍") or another emoji beside it is feeling.
+_ACKNOWLEDGEMENT = re.compile("[\U0001F44D\U0001F44C\U0001F197\u2705]"
+                              "[\U0001F3FB-\U0001F3FF]?\uFE0F?")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
 def is_courtesy_only(text: str | None, courtesy_words: frozenset[str]) -> bool | None:
     """True when a text has words and every one is a courtesy word ("Ok, thanks.", "Danke für
     die Info"): politeness that says nothing of a changed mood. None without text. Links and
-    @handles are no words; a text of emojis only ("🙏❤️") is not courtesy but feeling."""
+    @handles are no words; a text of emojis only ("🙏❤️", "👍👍") is not courtesy but feeling,
+    except a lone thumbs up or OK hand ("👍"), the emoji for "ok"."""
     if text is None or not text.strip():
         return None
     lowered = text.lower()
     if "@" in lowered or "http" in lowered or "www" in lowered:
         lowered = _COURTESY_NOISE.sub(" ", lowered)
     words = _WORD.findall(lowered)
-    return bool(words) and courtesy_words.issuperset(words)
+    if not words:
+        return _ACKNOWLEDGEMENT.fullmatch(lowered.strip()) is not None
+    return courtesy_words.issuperset(words)
 
 
 class _Markers(NamedTuple):
@@ -356,9 +449,9 @@ def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
 
 def settings_from_vars(dbt_vars: Mapping[str, Any],
                        override_rows: Iterable[Mapping[str, Any]]) -> SentimentSettings:
-    """Settings from the sentiment_detect_languages, sentiment_min_letters_to_detect and
-    sentiment_sarcasm_markers dbt vars (as the model's config hands them over, or as
-    dbt_project.yml sets them) and the rows
+    """Settings from the sentiment_detect_languages, sentiment_min_letters_to_detect,
+    sentiment_sarcasm_markers and sentiment_thanks_markers dbt vars (as the model's config
+    hands them over, or as dbt_project.yml sets them) and the rows
     of the sentiment_lexicon_overrides seed (columns
     token, valence); an empty sentiment_detect_languages allows every language."""
     languages = dbt_vars["sentiment_detect_languages"]
@@ -369,6 +462,8 @@ def settings_from_vars(dbt_vars: Mapping[str, Any],
         overrides=tuple(sorted(overrides.items())),
         sarcasm_markers=tuple(str(marker) for marker in
                               dbt_vars.get("sentiment_sarcasm_markers") or ()),
+        thanks_markers=tuple(str(marker) for marker in
+                             dbt_vars.get("sentiment_thanks_markers") or ()),
     )
 
 

@@ -125,7 +125,8 @@ def test_project_settings_are_the_dbt_vars_defaults_and_the_seeded_overrides():
     assert settings == sentiment.SentimentSettings(
         detect_languages=("en", "de", "fr", "es", "it", "nl", "pt", "pl", "tr", "sv", "da"),
         min_letters_to_detect=3, overrides=_seed_overrides(),
-        sarcasm_markers=tuple(_project_vars()["sentiment_sarcasm_markers"]))
+        sarcasm_markers=tuple(_project_vars()["sentiment_sarcasm_markers"]),
+        thanks_markers=tuple(_project_vars()["sentiment_thanks_markers"]))
 
 
 def _project_vars() -> dict:
@@ -177,6 +178,11 @@ def test_courtesy_is_thanks_and_ok_without_anything_else_and_emojis_are_not_cour
     assert sentiment.is_courtesy_only("Danke für die Info! https://t.co/x", words)
     assert not sentiment.is_courtesy_only("Thanks, you saved my day!", words)
     assert not sentiment.is_courtesy_only("🙏❤️", words)
+    # a lone thumbs up is the emoji for "ok"; two of them, or another emoji, is feeling
+    assert sentiment.is_courtesy_only("👍", words) and sentiment.is_courtesy_only("👍🏽", words)
+    assert sentiment.is_courtesy_only("@brand 👍", words)
+    assert not sentiment.is_courtesy_only("👍👍", words)
+    assert not sentiment.is_courtesy_only("👍😊", words)
     assert sentiment.is_courtesy_only("  ", words) is None
 
 
@@ -198,3 +204,50 @@ def test_churn_and_retention_markers_are_the_projects_regular_expressions():
             sentiment.matches_marker(text, stay), text
     assert sentiment.matches_marker(None, churn) is None
     assert sentiment.matches_marker("anything", ()) is False
+
+
+def test_tears_beside_thanks_are_relief_and_tears_alone_stay_grief():
+    settings = sentiment.project_settings()
+
+    def score(text, lang):
+        return sentiment.score_message(text, lang, settings).score
+
+    plain = sentiment.SentimentSettings(detect_languages=settings.detect_languages,
+                                        overrides=settings.overrides)
+    relieved = "Danke!!! 😭 endlich geht es wieder"
+    # the shipped model reads the crying face as grief; beside thanks it is relief
+    assert sentiment.score_message(relieved, "de", plain).score < score(relieved, "de") - 0.3
+    assert score(relieved, "de") == pytest.approx(score("Danke!!! endlich geht es wieder", "de"))
+    grief = "Zug weg, Anschluss weg, Termin weg 😭"
+    assert score(grief, "de") == sentiment.score_message(grief, "de", plain).score
+    assert score(grief, "de") < 0
+
+
+def test_a_story_ending_in_thanks_is_also_read_from_the_thanks_on():
+    settings = sentiment.project_settings()
+    texts = [
+        "Ist angekommen. Meine Bank hatte schon gefragt, ob ich das zurückbuchen will, weil "
+        "zwei gleiche Lastschriften am selben Tag kamen. Vielen lieben Dank, das war richtig "
+        "unkompliziert mit euch!",
+        "Danke für die schnelle Antwort. Aber 1,20 € zurück? Das ist doch ein Witz.",
+        "Thanks a lot!",
+        "Great, another delay. Thanks a lot.",
+    ]
+    scored = sentiment.score_message_arrays(texts, ["de", "de", "en", "en"], settings)
+    ending = scored.thanks_end_probabilities
+    whole = scored.probabilities
+    # the story's problem words pull the whole down; the ending from the thanks on is happy
+    assert ending[0, 2] > 0.5 > whole[0, 2]
+    # thanks that opens the text, a single sentence, a sarcastic one: no ending of its own
+    assert np.isnan(ending[1:]).all()
+    assert scored.sarcastic.tolist() == [False, False, False, True]
+
+
+def test_concession_markers_are_thanks_that_accept_an_unsolved_problem():
+    concessions = tuple(_project_vars()["mrm_concession_markers"])
+    for text in ("Ah ok, that's a shame. Thanks anyway, have a good one.",
+                 "Schade, dann bleibt es beim Taxi. Trotzdem danke für die Antwort.",
+                 "Thanks, I guess.", "Danke trotzdem."):
+        assert sentiment.matches_marker(text, concessions), text
+    for text in ("Thanks, works again!", "Danke, hat geklappt!", "Vielen Dank für die Hilfe"):
+        assert not sentiment.matches_marker(text, concessions), text

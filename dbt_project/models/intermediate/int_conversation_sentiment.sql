@@ -15,9 +15,16 @@
 -- is the message that best says how they feel: one that is more than courtesy and at least
 -- var mrm_lift_min_end_positive likely positive if there is one, else the most likely positive
 -- one (ties: the later). When the person's last message is negative, the run is that message
--- alone. closing_lift is its score minus the mood before the reply. The person also announced
--- leaving (int_message_sentiment.is_churn_announcement) before the reply and did not say they
--- stay (is_retention_statement) after it: left_unreversed.
+-- alone. A message is read by how it ends: when its last thanking sentence comes after others
+-- (int_message_sentiment.thanks_end_*: "Ist angekommen. Meine Bank hatte schon gefragt ...
+-- Vielen lieben Dank!") and that ending alone reads more positive than the whole, the ending's
+-- score and p_positive are the message's here; the story before the thanks is how it was,
+-- the thanks how it is. closing_lift is the closing message's score minus the mood before
+-- the reply. closing_is_concession: it accepts an unsolved problem ("Thanks anyway",
+-- "Schade. Trotzdem danke"). was_sarcastic_before_reply: a message before the reply was
+-- sarcastic (int_message_sentiment.is_sarcastic), so the person's later praise is doubted.
+-- left_unreversed: the person announced leaving (int_message_sentiment.is_churn_announcement)
+-- before the reply and did not say they stay (is_retention_statement) after it.
 --
 -- Resolved: the person had the last word after the brand replied, and it is not negative. That
 -- is, the brand replied, the conversation's last inbound message comes after the brand's first
@@ -55,6 +62,15 @@ messages as (
         sentiment.sentiment_label,
         sentiment.p_positive,
         sentiment.is_courtesy_only,
+        coalesce(sentiment.is_sarcastic, false) as is_sarcastic,
+        coalesce(sentiment.is_concession, false) as is_concession,
+        -- how the message ends: its thanking ending read alone when that reads more positive
+        -- than the whole (a story told before the thanks), else the whole message
+        case when sentiment.thanks_end_p_positive > sentiment.p_positive
+            then sentiment.thanks_end_score else sentiment.sentiment_score end as ending_score,
+        case when sentiment.thanks_end_p_positive > sentiment.p_positive
+            then sentiment.thanks_end_p_positive else sentiment.p_positive end
+            as ending_p_positive,
         coalesce(sentiment.is_churn_announcement, false) as is_churn_announcement,
         coalesce(sentiment.is_retention_statement, false) as is_retention_statement,
         case
@@ -107,8 +123,11 @@ inbound as (
 after_reply as (
     select
         inbound.*,
-        coalesce(inbound.sentiment_label = 'negative'
-                 or inbound.sentiment_score <= {{ var('resolution_min_last_score') }}, false)
+        -- negative: labelled so (unless its thanking ending reads better) or ending at most
+        -- var resolution_min_last_score
+        coalesce(inbound.ending_score <= {{ var('resolution_min_last_score') }}
+                 or inbound.sentiment_label = 'negative'
+                 and inbound.ending_score = inbound.sentiment_score, false)
             as is_negative,
         max(inbound.position) over (partition by inbound.conversation_id) as last_position
     from inbound
@@ -130,9 +149,9 @@ closing_ranked as (
         row_number() over (
             partition by closing_runs.conversation_id
             order by
-                case when closing_runs.p_positive >= {{ var('mrm_lift_min_end_positive') }}
+                case when closing_runs.ending_p_positive >= {{ var('mrm_lift_min_end_positive') }}
                     and not coalesce(closing_runs.is_courtesy_only, false) then 0 else 1 end,
-                closing_runs.p_positive desc nulls last,
+                closing_runs.ending_p_positive desc nulls last,
                 closing_runs.position desc
         ) as closing_rank
     from closing_runs
@@ -146,9 +165,10 @@ closing as (
         conversation_id,
         message_key as closing_message_key,
         created_at as closing_at,
-        sentiment_score as closing_score,
-        p_positive as closing_p_positive,
-        coalesce(is_courtesy_only, false) as closing_is_courtesy_only
+        ending_score as closing_score,
+        ending_p_positive as closing_p_positive,
+        coalesce(is_courtesy_only, false) as closing_is_courtesy_only,
+        is_concession as closing_is_concession
     from closing_ranked
     where closing_rank = 1
 ),
@@ -170,7 +190,9 @@ summarised as (
         max(case when phase = 'before' and is_churn_announcement then 1 else 0 end) = 1
             as announced_leaving,
         max(case when phase = 'after' and is_retention_statement then 1 else 0 end) = 1
-            as said_staying
+            as said_staying,
+        max(case when phase = 'before' and is_sarcastic then 1 else 0 end) = 1
+            as was_sarcastic_before_reply
     from inbound
     group by conversation_id
 )
@@ -189,7 +211,9 @@ select
     closing.closing_score,
     closing.closing_p_positive,
     coalesce(closing.closing_is_courtesy_only, false) as closing_is_courtesy_only,
+    coalesce(closing.closing_is_concession, false) as closing_is_concession,
     closing.closing_score - summarised.sentiment_before_reply as closing_lift,
+    coalesce(summarised.was_sarcastic_before_reply, false) as was_sarcastic_before_reply,
     coalesce(summarised.announced_leaving and not summarised.said_staying, false)
         as left_unreversed,
     coalesce(

@@ -35,6 +35,10 @@ OUTPUT_SCHEMA = pa.schema(
         ("is_courtesy_only", pa.bool_()),
         ("is_churn_announcement", pa.bool_()),
         ("is_retention_statement", pa.bool_()),
+        ("is_sarcastic", pa.bool_()),
+        ("thanks_end_score", pa.float64()),
+        ("thanks_end_p_positive", pa.float64()),
+        ("is_concession", pa.bool_()),
     ]
 )
 # Messages read, scored and written at once.
@@ -50,6 +54,7 @@ def score_batch(
     courtesy_words: frozenset[str] = frozenset(),
     churn_markers: tuple[str, ...] = (),
     retention_markers: tuple[str, ...] = (),
+    concession_markers: tuple[str, ...] = (),
 ) -> pa.RecordBatch:
     """Score a batch of messages; returns a record batch in OUTPUT_SCHEMA, one row per input."""
     scored = sentiment.score_message_arrays(texts, platform_langs, settings)
@@ -58,6 +63,9 @@ def score_batch(
 
     def floats(values: np.ndarray) -> pa.Array:
         return pa.array(np.ascontiguousarray(values), pa.float64(), mask=no_text)
+
+    thanks_end = scored.thanks_end_probabilities
+    no_thanks_end = np.isnan(thanks_end[:, 0])
 
     return pa.RecordBatch.from_arrays(
         [
@@ -75,6 +83,12 @@ def score_batch(
                      pa.bool_()),
             pa.array([sentiment.matches_marker(text, retention_markers) for text in texts],
                      pa.bool_()),
+            pa.array(scored.sarcastic, pa.bool_(), mask=no_text),
+            pa.array(np.ascontiguousarray(thanks_end[:, 2] - thanks_end[:, 0]), pa.float64(),
+                     mask=no_thanks_end),
+            pa.array(np.ascontiguousarray(thanks_end[:, 2]), pa.float64(), mask=no_thanks_end),
+            pa.array([sentiment.matches_marker(text, concession_markers) for text in texts],
+                     pa.bool_()),
         ],
         schema=OUTPUT_SCHEMA,
     )
@@ -88,22 +102,25 @@ def score_messages(
     courtesy_words: frozenset[str] = frozenset(),
     churn_markers: tuple[str, ...] = (),
     retention_markers: tuple[str, ...] = (),
+    concession_markers: tuple[str, ...] = (),
 ) -> pa.Table:
     """Score messages given as lists; returns a table in OUTPUT_SCHEMA, one row per input."""
     return pa.Table.from_batches([score_batch(
         pa.array(message_keys, pa.string()), texts, platform_langs,
-        settings or SentimentSettings(), courtesy_words, churn_markers, retention_markers)])
+        settings or SentimentSettings(), courtesy_words, churn_markers, retention_markers,
+        concession_markers)])
 
 
 def score_reader(batches: Iterator[pa.RecordBatch], settings: SentimentSettings,
                  courtesy_words: frozenset[str], churn_markers: tuple[str, ...],
-                 retention_markers: tuple[str, ...]) -> pa.RecordBatchReader:
+                 retention_markers: tuple[str, ...],
+                 concession_markers: tuple[str, ...] = ()) -> pa.RecordBatchReader:
     """The scored rows of record batches with columns message_key, text and lang, as a
     reader that scores each batch when it is read."""
     return pa.RecordBatchReader.from_batches(OUTPUT_SCHEMA, (
         score_batch(batch.column("message_key"), batch.column("text").to_pylist(),
                     batch.column("lang").to_pylist(), settings, courtesy_words,
-                    churn_markers, retention_markers)
+                    churn_markers, retention_markers, concession_markers)
         for batch in batches))
 
 
@@ -121,10 +138,12 @@ def model(dbt, session):
         "sentiment_detect_languages": dbt.config.get("sentiment_detect_languages"),
         "sentiment_min_letters_to_detect": dbt.config.get("sentiment_min_letters_to_detect"),
         "sentiment_sarcasm_markers": dbt.config.get("sentiment_sarcasm_markers"),
+        "sentiment_thanks_markers": dbt.config.get("sentiment_thanks_markers"),
     }
     courtesy_words = dbt.config.get("mrm_courtesy_words")
     churn_markers = dbt.config.get("mrm_churn_markers")
     retention_markers = dbt.config.get("mrm_retention_markers")
+    concession_markers = dbt.config.get("mrm_concession_markers")
     # Last, after every other query: the connection serves nothing else while it streams.
     # dbt-duckdb writes the returned reader through a cursor of its own.
     batches = messages.order("message_key").to_arrow_reader(READ_BATCH_ROWS)
@@ -134,4 +153,5 @@ def model(dbt, session):
         frozenset(str(word).lower() for word in courtesy_words or ()),
         tuple(str(marker) for marker in churn_markers or ()),
         tuple(str(marker) for marker in retention_markers or ()),
+        tuple(str(marker) for marker in concession_markers or ()),
     )

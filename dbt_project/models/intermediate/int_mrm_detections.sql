@@ -13,7 +13,12 @@
 --                                mrm_lift_min_courtesy_score) when the person was troubled
 --                                before (mean <= mrm_lift_courtesy_max_before) and had not
 --                                announced leaving without taking it back (a polite
---                                goodbye is no turnaround);
+--                                goodbye is no turnaround); never when the closing
+--                                message concedes an unsolved problem ("Thanks anyway",
+--                                "Trotzdem danke", var mrm_concession_markers) or the
+--                                person was sarcastic before the reply (their praise after
+--                                it is doubted: "Na super ... ihr seid die Besten", then
+--                                "Ganz großes Kino");
 --   unprompted_positive_mention  within mrm_behaviour_window_days after the reply the person
 --                                praises the brand unprompted (a mention, keyword or hashtag
 --                                post naming a brand keyword, scoring at least
@@ -180,6 +185,10 @@ lift as (
     inner join conversation_sentiment
         on answered.conversation_id = conversation_sentiment.conversation_id
     where conversation_sentiment.closing_lift >= {{ var('mrm_lift_min_lift') }}
+        -- thanks that accepts an unsolved problem is a polite goodbye, and a person who was
+        -- sarcastic before the reply praises in the same voice after it
+        and not coalesce(conversation_sentiment.closing_is_concession, false)
+        and not coalesce(conversation_sentiment.was_sarcastic_before_reply, false)
         and (
             not conversation_sentiment.closing_is_courtesy_only
             and conversation_sentiment.closing_p_positive
