@@ -75,7 +75,12 @@ QUARANTINE_COLUMNS = {
     "reason": {"data_type": "text"},
     "quarantined_at": {"data_type": "timestamp"},
     "_source_order": {"data_type": "bigint", "dedup_sort": "desc"},
+    # set only on rows that delete the quarantine row of their key (a file fixed in place)
+    "_deleted": {"data_type": "bool", "hard_delete": True},
 }
+# Quarantined lines noted per file in the manifest (so a fixed file's old rows can be deleted);
+# a file breaking more lines than that keeps the rest of its old quarantine rows.
+MANIFEST_LINES = 10_000
 
 
 @dataclass(frozen=True)
@@ -212,8 +217,15 @@ def export_files(bucket_url: str, table: ExportTable, source: str) -> DltResourc
                 except OSError as exc:
                     raise BucketAccessError(source, bucket_url, f"read '{relative}'", exc,
                                             secrets) from None
+            before = loaded.get(relative) or {}
             manifest[relative] = _fingerprint(item, etags)
-            if loaded.get(relative) != manifest[relative]:
+            if _content(before) == manifest[relative]:
+                manifest[relative] = before  # unchanged: keeps its quarantined lines
+            else:
+                # read_export records the lines it quarantines in this entry and removes
+                # the earlier version's quarantine rows it does not quarantine again
+                item["manifest_entry"] = manifest[relative]
+                item["earlier_quarantine"] = before.get("quarantined", [])
                 found = True
                 yield [item]
         state["manifest"] = manifest
@@ -291,6 +303,11 @@ def read_regular_file(root: str, relative: str) -> bytes:
             if os.path.commonpath([real, os.path.realpath(root)]) != os.path.realpath(root):
                 raise _Refused("not read: resolves outside the folder")
         return fh.read()
+
+
+def _content(entry: Mapping) -> dict:
+    """A manifest entry's fingerprint, without what read_export noted about the file."""
+    return {key: value for key, value in entry.items() if key != "quarantined"}
 
 
 def _etags(client, bucket_url: str, file_glob: str) -> dict[str, str]:
@@ -983,11 +1000,23 @@ def read_export(item: FileItemDict, table: ExportTable) -> Iterator[object]:
     if data is None:  # a bucket object: read now
         with item.open(mode="rb") as fh:
             data = fh.read()
+    quarantined: list[int] = []
     for part in screen_export(name, data, table, order_base):
         if isinstance(part, list):
+            quarantined += (row["source_line"] for row in part)
             yield dlt.mark.with_hints(part, _quarantine_hints(table), create_table_variant=True)
         else:
             yield part
+    # A file read again (changed in place): the quarantine rows of lines its earlier version
+    # broke and this one does not are deleted (dlt hard delete on the merge key), so its rows
+    # in = rows loaded + rows quarantined still holds. Up to MANIFEST_LINES lines are noted.
+    gone = sorted(set(item.get("earlier_quarantine", ())) - set(quarantined))
+    if gone:
+        yield dlt.mark.with_hints([{"source_file": name, "source_line": line, "_deleted": True}
+                                   for line in gone],
+                                  _quarantine_hints(table), create_table_variant=True)
+    if "manifest_entry" in item:
+        item["manifest_entry"]["quarantined"] = sorted(quarantined)[:MANIFEST_LINES]
 
 
 def export_resource(bucket_url: str | None, table: ExportTable, source: str):

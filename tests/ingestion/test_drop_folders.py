@@ -168,3 +168,27 @@ def test_a_file_rewritten_in_place_with_its_old_time_and_size_is_read_again(
     assert query(isolated_env, "select message_id, assignee from raw_inbox.inbox_messages "
                                "where message_id like 'r\\_%' escape '\\' order by 1") == [
         ("r_1", "bb"), ("r_2", None)]
+
+
+def test_a_file_fixed_in_place_loses_the_quarantine_rows_of_its_old_version(
+        inbox: Path, isolated_env: Path) -> None:
+    """A changed file is read again whole: a line it no longer breaks leaves the quarantine
+    (and loads), a line it still breaks stays there, so rows in = loaded + quarantined."""
+    path = drop(inbox, "inbox_export_2026-09-06.csv",
+                "f_1,x,111,support,,,,open,2026-09-06T09:00:00Z,",
+                "f_2,x,111,support,,,,open,yesterday,",
+                "f_3,x,111,support,,,,open,last week,")
+    pipelines.run("inbox")
+    in_file = "where _source_file = 'inbox_export_2026-09-06.csv'"
+    quarantine = ("select source_line, reason from raw_inbox.inbox_messages_quarantine "
+                  "where source_file = 'inbox_export_2026-09-06.csv' order by 1")
+    assert [line for line, _ in query(isolated_env, quarantine)] == [3, 4]
+    drop(inbox, path.name, "f_1,x,111,support,,,,open,2026-09-06T09:00:00Z,",
+         "f_2,x,111,support,,,,open,2026-09-06T09:30:00Z,",
+         "f_3,x,111,support,,,,open,last week,")
+    pipelines.run("inbox")
+    assert query(isolated_env, quarantine) == [
+        (4, "received_at is not an ISO-8601 time: 'last week'")]
+    assert query(isolated_env, "select message_id from raw_inbox.inbox_messages "
+                               f"{in_file} order by 1") == [("f_1",), ("f_2",)]
+    assert counts(isolated_env)[0] + counts(isolated_env)[1] == records_in(inbox)
