@@ -10,7 +10,7 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: install prepare demo test dev replay lint format lock clean
+.PHONY: install prepare demo test browser dev replay lint format lock clean
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
@@ -28,8 +28,17 @@ prepare: $(MANIFEST)
 demo: prepare
 	$(BIN)/rapport demo
 
-test: prepare
+test: prepare browser
 	$(BIN)/pytest
+
+# The nightly report is tested in a real browser: Debian's chromium (a system package; as root,
+# or with password-less sudo, it is installed here on first use).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "make: installing Debian's chromium for the report's browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium >/dev/null; } || { echo "make: the tests need chromium: sudo apt-get install chromium" >&2; exit 1; }; }
 
 # Dagster UI on http://127.0.0.1:3000; `make dev PORT=3001` for another port, HOST=0.0.0.0 to
 # listen on every interface (only make's arguments move it, not a PORT or HOST in the

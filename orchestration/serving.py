@@ -15,9 +15,11 @@ Layout of the serving folder::
     nights/<night>/rapport_serving.duckdb    marts.* tables + meta.serving_status (one row)
     nights/<night>/parquet/<mart>.parquet
     nights/<night>/status.json           the same status, for tools that read files
+    nights/<night>/report/index.html     the nightly report (orchestration/report.py)
     rapport_serving.duckdb -> current/rapport_serving.duckdb     fixed links: what BI opens
     parquet/current -> ../current/parquet
     status.json -> current/status.json
+    report -> current/report             open report/index.html in a browser
     publish.lock                         held while a night publishes or a failure is recorded
 
 A night is built in ``nights/.<night>.tmp`` and renamed to ``nights/<night>`` when complete;
@@ -40,6 +42,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.report import REPORT_DIR, build_report
+
 SERVING_FILE = "rapport_serving.duckdb"
 STATUS_FILE = "status.json"
 PARQUET_DIR = "parquet"
@@ -54,10 +58,11 @@ FIXED_LINKS = {
     SERVING_FILE: f"{CURRENT}/{SERVING_FILE}",
     STATUS_FILE: f"{CURRENT}/{STATUS_FILE}",
     f"{PARQUET_DIR}/{CURRENT}": f"../{CURRENT}/{PARQUET_DIR}",
+    REPORT_DIR: f"{CURRENT}/{REPORT_DIR}",
 }
 # Steps of a publish, in order, as passed to ``on_step`` after each one is done.
-PUBLISH_STEPS = ("cleaned", "marts_copied", "status_written", "file_closed", "night_complete",
-                 "switched", "pruned")
+PUBLISH_STEPS = ("cleaned", "marts_copied", "status_written", "file_closed", "report_written",
+                 "night_complete", "switched", "pruned")
 
 
 @dataclass
@@ -212,6 +217,12 @@ def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str 
         raise
     con.close()
     step("file_closed")
+    try:
+        build_report(building)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    step("report_written")
     _switch_to(serving_dir, building, name, step)
     return status
 
@@ -322,6 +333,8 @@ def _record_failure(serving_dir: Path, run_id: str, message: str, outcome: str,
         finally:
             con.close()
         _write_status_json(building, status)
+        if (building / SERVING_FILE).exists():
+            build_report(building)  # the banner says the night failed
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
