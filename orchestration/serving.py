@@ -42,6 +42,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.contracts import MartDoc, comment_statements, parquet_metadata
 from orchestration.report import REPORT_DIR, build_report
 
 SERVING_FILE = "rapport_serving.duckdb"
@@ -155,22 +156,26 @@ def _new_night(serving_dir: Path, name: str) -> Path:
 
 def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None = None,
             sources: dict[str, str] | None = None,
-            on_step: Callable[[str], None] | None = None) -> ServingStatus:
+            on_step: Callable[[str], None] | None = None,
+            docs: dict[str, MartDoc] | None = None) -> ServingStatus:
     """Copy every mart from ``working`` into a new night folder (serving file, Parquet,
     status), then switch ``current`` to it in one rename.
 
     ``data_as_of_sql`` is a query on the working marts giving the newest event time;
     ``sources`` says which sources the night read and which were not configured; ``on_step``
     is called with each name of ``PUBLISH_STEPS`` once that step is done (to observe or
-    interrupt a publish).
+    interrupt a publish); ``docs`` (from :func:`orchestration.contracts.mart_docs`) are the
+    marts' descriptions and NOT NULL columns, written into the serving file as comments and
+    constraints and into each Parquet file's metadata.
     """
     with _publishing(serving_dir):
         return _publish(working, serving_dir, run_id, data_as_of_sql, sources,
-                        on_step or (lambda _name: None))
+                        on_step or (lambda _name: None), docs or {})
 
 
 def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None,
-             sources: dict[str, str] | None, step: Callable[[str], None]) -> ServingStatus:
+             sources: dict[str, str] | None, step: Callable[[str], None],
+             docs: dict[str, MartDoc]) -> ServingStatus:
     remove_leftovers(serving_dir)
     step("cleaned")
     name = _night_name(run_id)
@@ -188,11 +193,20 @@ def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str 
         con.execute(f"create schema {MARTS_SCHEMA}")
         counts = {}
         for mart in marts:
-            con.execute(f'create table {MARTS_SCHEMA}."{mart}" as '
-                        f'select * from working.{MARTS_SCHEMA}."{mart}"')
-            con.execute(f'copy {MARTS_SCHEMA}."{mart}" to '
+            table = f'{MARTS_SCHEMA}."{mart}"'
+            con.execute(f"create table {table} as select * from working.{table}")
+            columns = [r[0] for r in con.execute(
+                "select column_name from duckdb_columns() where database_name = current_database()"
+                " and schema_name = ? and table_name = ? order by column_index",
+                [MARTS_SCHEMA, mart]).fetchall()]
+            doc = docs.get(mart)
+            for statement in comment_statements(table, doc, columns, sql_string) if doc else []:
+                con.execute(statement)
+            metadata = (f", kv_metadata {parquet_metadata(doc, columns, sql_string)}"
+                        if doc else "")
+            con.execute(f"copy {table} to "
                         f'{sql_string(building / PARQUET_DIR / (mart + ".parquet"))} '
-                        "(format parquet)")
+                        f"(format parquet{metadata})")
             counts[mart] = con.execute(f'select count(*) from {MARTS_SCHEMA}."{mart}"'
                                        ).fetchall()[0][0]
         data_as_of = None

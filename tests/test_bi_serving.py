@@ -63,3 +63,36 @@ def test_bi_benchmark_without_a_published_night_says_what_to_do(tmp_path: Path) 
         capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "no serving file" in done.stderr and "make demo" in done.stderr
+
+
+def test_the_contract_travels_with_the_published_data(demo_run: DemoRun) -> None:
+    from orchestration.contracts import mart_docs
+    from orchestration.resources import dbt_project
+
+    docs = mart_docs(dbt_project.manifest_path)
+    serving = _serving_file(demo_run)
+    with duckdb.connect(str(serving), read_only=True) as con:
+        tables = dict(con.execute(
+            "select table_name, comment from duckdb_tables() where schema_name = 'marts'"
+        ).fetchall())
+        columns = con.execute(
+            "select table_name, column_name, comment, is_nullable from duckdb_columns() "
+            "where schema_name = 'marts'").fetchall()
+        parquet = {}
+        for mart in tables:
+            path = serving.parent / "parquet" / "current" / f"{mart}.parquet"
+            parquet[mart] = {k.decode(): v.decode() for k, v in con.execute(
+                "select key, value from parquet_kv_metadata(?)", [str(path)]).fetchall()}
+    assert set(tables) == set(docs) and "mart_interactions_daily" in tables
+    for mart, comment in tables.items():
+        assert comment == docs[mart].description != "", mart
+        assert parquet[mart]["description"] == docs[mart].description, mart
+    described = [(t, c) for t, c, _, _ in columns if docs[t].columns.get(c)]
+    assert len(described) > 150
+    for table, column, comment, nullable in columns:
+        if docs[table].columns.get(column):
+            assert comment == docs[table].columns[column], (table, column)
+            assert parquet[table][f"column:{column}"] == comment, (table, column)
+        assert nullable == (column not in docs[table].not_null), (table, column)
+    assert "interaction_id" in docs["fct_interactions"].not_null
+    assert "conversation_id" not in docs["fct_interactions"].not_null

@@ -8,6 +8,8 @@ from ingestion.configuration import check_sources
 from ingestion.settings import serving_dir, warehouse_path
 from orchestration.assets.dbt import rapport_dbt_assets
 from orchestration.assets.ingestion import DUCKDB_POOL
+from orchestration.contracts import mart_docs
+from orchestration.resources import dbt_project
 from orchestration.serving import publish
 
 MART_KEYS = sorted((k for k in rapport_dbt_assets.keys if k.path[0] == "marts"),
@@ -24,8 +26,10 @@ PUBLISHED = AssetKey(["serving", "published_marts"])
     deps=[*MART_KEYS, *STAGING_KEYS],
     group_name="serving",
     pool=DUCKDB_POOL,
-    description="Every mart copied into the serving DuckDB file and a Parquet snapshot, swapped "
-    "in atomically. Runs only when everything upstream (ingestion, checks, dbt build) passed.",
+    description="Every mart copied into the serving DuckDB file and a Parquet snapshot, with the "
+    "dbt descriptions as comments and metadata and NOT NULL where dbt tests it, and the nightly "
+    "report, switched in atomically. Runs only when everything upstream (ingestion, checks, dbt "
+    "build) passed.",
 )
 def published_marts(context: AssetExecutionContext) -> MaterializeResult:
     """Publish the night's marts for BI."""
@@ -33,7 +37,7 @@ def published_marts(context: AssetExecutionContext) -> MaterializeResult:
     sources = {name: config.state for name, config in check_sources().items()}
     status = publish(warehouse_path(), target, context.run_id,
                      data_as_of_sql="select max(created_at) from {marts}.fct_interactions",
-                     sources=sources)
+                     sources=sources, docs=mart_docs(dbt_project.manifest_path))
     context.log.info(f"published {status.marts} to {target}; sources: "
                      + ", ".join(f"{name} {state}" for name, state in sources.items()))
     return MaterializeResult(metadata={
