@@ -15,9 +15,14 @@ capitals). The score is P(positive) - P(negative), in [-1, 1]; the label is the 
 one. Calibrated per language, so a probability or score threshold means the same in both.
 See docs/sentiment-model.md for the data, licences and figures.
 
-Settings (detection languages, lexicon overrides) are a `SentimentSettings`: the dbt model builds
-it from its dbt vars and the sentiment_lexicon_overrides seed, other callers from the same two
-places on disk (`project_settings`).
+Reading aids on top of the model, each driven by a dbt var: sarcasm idioms turn praise round
+(apply_sarcasm, flagged per message), crying faces beside thanks are read as relief
+(relief_texts), and a text whose last thanking sentence follows a story is also scored from
+that sentence on (thanks_endings). Detected MRMs read them (docs/metrics.md).
+
+Settings (detection languages, lexicon overrides, markers) are a `SentimentSettings`: the dbt
+model builds it from its dbt vars and the sentiment_lexicon_overrides seed, other callers from
+the same two places on disk (`project_settings`).
 """
 
 from __future__ import annotations
