@@ -183,7 +183,7 @@ def run_night(run_dir: Path, label: str) -> dict:
     # builds (a model edited since the last parse would fail the build)
     subprocess.run(["make", "-s", "prepare"], cwd=REPO, check=True)
     rapport = Path(sys.executable).parent / "rapport"
-    log = run_dir / f"{label}.out"
+    log = run_dir / f"{label.replace(' ', '-')}.out"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.time()
     with log.open("w") as out:
