@@ -13,7 +13,7 @@ from orchestration.assets.purge import purge_deleted_raw
 from orchestration.checks import quality_checks
 from orchestration.resources import RESOURCES
 from orchestration.schedules import backfill_job, nightly_job, nightly_schedule
-from orchestration.sensors import dead_runs, nightly_failure, shitstorm_alerts
+from orchestration.sensors import dead_runs, nightly_digest, nightly_failure, shitstorm_alerts
 
 # A nightly product: marts and the published copy older than a day and a bit are stale.
 NIGHTLY_FRESHNESS = FreshnessPolicy.time_window(
@@ -37,6 +37,7 @@ def _assemble() -> Definitions:
             nightly_failure,
             shitstorm_alerts,
             dead_runs,
+            nightly_digest,
         ],
         resources=RESOURCES,
         executor=in_process_executor,

@@ -18,6 +18,7 @@ from dagster import (
 
 from ingestion.settings import serving_dir
 from orchestration import webhook
+from orchestration.digest import build_digest
 from orchestration.preflight import configuration_problems
 from orchestration.runs import reap_dead_runs
 from orchestration.schedules import nightly_job
@@ -119,3 +120,26 @@ def shitstorm_alerts(context: SensorEvaluationContext) -> SkipReason:
         sent += 1
     context.update_cursor(json.dumps(posted[-REMEMBERED_ALERTS:]))
     return SkipReason(f"posted {sent} new alert(s)")
+
+
+@sensor(name="nightly_digest", minimum_interval_seconds=300,
+        default_status=DefaultSensorStatus.RUNNING)
+def nightly_digest(context: SensorEvaluationContext) -> SkipReason:
+    """Post the morning digest of each published night to the webhook, once (a refused post
+    is tried again next tick); see :mod:`orchestration.digest`."""
+    if not webhook.webhook_url():
+        return SkipReason(f"no webhook configured (set {webhook.WEBHOOK_ENV})")
+    status = read_status(serving_dir())
+    night = status.published_run_id
+    if not night or night == context.cursor:
+        return SkipReason("no newly published night")
+    report = serving_dir() / "report" / "index.html"
+    payload = build_digest(serving_file(serving_dir()), status.data_as_of,
+                           report if report.exists() else None)
+    if payload is None:
+        context.update_cursor(night)
+        return SkipReason(f"night {night} has no data to digest")
+    if not webhook.post({**payload, "run_id": night}):
+        return SkipReason("the webhook refused the digest; trying again next tick")
+    context.update_cursor(night)
+    return SkipReason(f"posted the digest of night {night} for {payload['day']}")

@@ -81,7 +81,7 @@ class ServingStatus:
     last_attempt_run_id: str | None = None
     last_attempt_status: str | None = None  # published | failed | interrupted
     last_failure: str | None = None
-    marts: str | None = None  # JSON: rows per mart of the published night
+    marts: dict[str, int] | None = None  # rows per mart of the published night
     # per source, how the published night read it: "configured" or "not configured"
     sources: dict[str, str] | None = None
 
@@ -91,6 +91,17 @@ def sql_string(value: object) -> str:
     prepared parameters for their file names; a path with an apostrophe ("O'Brien's data")
     must still work and never end the literal."""
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _iso_utc(value: object) -> str | None:
+    """A time from the marts (naive timestamps are UTC there) as ISO 8601 with its zone, the
+    form every other time of the status has."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return aware.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
 
 
 def _now() -> str:
@@ -114,7 +125,10 @@ def read_status(serving_dir: Path) -> ServingStatus:
     path = serving_dir / STATUS_FILE
     if not path.exists():
         return ServingStatus()
-    return ServingStatus(**json.loads(path.read_text(encoding="utf-8")))
+    status = ServingStatus(**json.loads(path.read_text(encoding="utf-8")))
+    if isinstance(status.marts, str):  # written by a version that nested it as a JSON string
+        status.marts = json.loads(status.marts)
+    return status
 
 
 def _write_status_table(con: duckdb.DuckDBPyConnection, status: ServingStatus) -> None:
@@ -219,14 +233,14 @@ def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str 
         if data_as_of_sql:
             value = con.execute(data_as_of_sql.replace("{marts}", f"working.{MARTS_SCHEMA}")
                                 ).fetchall()[0][0]
-            data_as_of = str(value) if value is not None else None
+            data_as_of = _iso_utc(value)
         con.execute("detach working")
         step("marts_copied")
         now = _now()
         status = ServingStatus(published_at=now, published_run_id=run_id, data_as_of=data_as_of,
                                last_attempt_at=now, last_attempt_run_id=run_id,
                                last_attempt_status="published",
-                               marts=json.dumps(counts, sort_keys=True), sources=sources)
+                               marts=counts, sources=sources)
         _write_status_table(con, status)
         con.execute("checkpoint")
         _write_status_json(building, status)

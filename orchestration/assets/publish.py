@@ -1,6 +1,5 @@
 """Publishing the audited marts to what BI reads (see :mod:`orchestration.serving`)."""
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -52,6 +51,6 @@ def published_marts(context: AssetExecutionContext, dbt: DbtCliResource) -> Mate
         "serving_file": MetadataValue.path(str(target / "rapport_serving.duckdb")),
         "published_at": status.published_at,
         "data_as_of": status.data_as_of or "",
-        "rows_per_mart": MetadataValue.json(json.loads(status.marts or "{}")),
+        "rows_per_mart": MetadataValue.json(status.marts or {}),
         "sources": MetadataValue.json(sources),
     })

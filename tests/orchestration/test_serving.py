@@ -49,8 +49,8 @@ def test_publish_copies_every_mart_to_file_and_parquet(tmp_path: Path) -> None:
     assert count(serving_file(serving)) == 5
     parquet = serving / "parquet" / "current" / "fct_demo.parquet"
     assert duckdb.sql(f"select count(*) from '{parquet}'").fetchall()[0][0] == 5
-    assert json.loads(status.marts) == {"fct_demo": 5}
-    assert status.data_as_of == "2026-10-01 04:00:00"
+    assert status.marts == {"fct_demo": 5}
+    assert status.data_as_of == "2026-10-01T04:00:00Z"  # ISO 8601 in UTC, as every status time
     con = duckdb.connect(str(serving_file(serving)), read_only=True)
     row = con.execute("select published_run_id, last_attempt_status "
                       "from meta.serving_status").fetchall()
