@@ -373,11 +373,11 @@ def is_courtesy_only(text: str | None, courtesy_words: frozenset[str]) -> bool |
 
 class _Markers(NamedTuple):
     pattern: re.Pattern
-    # each marker alone with the literal (folded as _fold folds a text) every match of it
-    # contains; None when some marker has none or must not be searched alone (a group
+    # each marker alone with the literals (folded as _fold folds a text) of which every match
+    # of it contains one; None when some marker has none or must not be searched alone (a group
     # reference: groups are numbered across the joined pattern), then every text is searched
     # with the whole pattern
-    alone: tuple[tuple[str, re.Pattern], ...] | None
+    alone: tuple[tuple[tuple[str, ...], re.Pattern], ...] | None
     literals: tuple[str, ...] = ()
 
 
@@ -395,10 +395,12 @@ def _fold(text: str) -> str:
     return text.lower()
 
 
-def _required_literal(marker: str) -> str | None:
-    """The longest run of literals at the top level of a marker (every match contains it):
-    ASCII ones lower-cased, and characters without case such as emojis; None when there is
-    none, the marker refers to a group or cannot be read alone."""
+def _required_literal(marker: str) -> tuple[str, ...] | None:
+    """Literals of which every match of a marker contains at least one: the longest run of
+    literals at the marker's top level (ASCII ones lower-cased, and characters without case
+    such as emojis), or the alternatives of a group every match passes through ("another" or
+    "again" in "(great|super),? (another|again)"), whichever is the rarer to find; None when
+    there is none, the marker refers to a group or cannot be read alone."""
     try:
         from re import _parser  # the parser re compiles with (Python 3.11+)
 
@@ -407,18 +409,40 @@ def _required_literal(marker: str) -> str | None:
         return None
     if re.search(r"\\[1-9]|\(\?P=|\(\?\(", marker):
         return None
-    best, run = "", []
-    for op, argument in [*parsed.data, (None, None)]:
-        char = chr(argument) if op is _parser.LITERAL else ""
+    return _required_in(parsed.data, _parser)
+
+
+def _required_in(items, parser) -> tuple[str, ...] | None:
+    """The best required literals of a sequence of parsed items (see _required_literal)."""
+    candidates: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for op, argument in [*items, (None, None)]:
+        char = chr(argument) if op is parser.LITERAL else ""
         # ASCII, or a character without case (an emoji: 🙄), which a case-insensitive pattern
         # matches only as itself
         if char and (argument < 128 or char.lower() == char == char.upper()):
             run.append(char.lower())
             continue
-        if len(run) > len(best):
-            best = "".join(run)
+        if run:
+            candidates.append(("".join(run),))
         run = []
-    return best or None
+        if op is parser.SUBPATTERN:
+            inner = list(argument[3])
+            if len(inner) == 1 and inner[0][0] is parser.BRANCH:
+                alternatives = [_required_in(list(alt), parser) for alt in inner[0][1][1]]
+                if alternatives and None not in alternatives:
+                    found = {lit for alt in alternatives for lit in alt}
+                    # "yet another" holds "another": finding the shorter one is enough
+                    candidates.append(tuple(sorted(lit for lit in found if not any(
+                        other != lit and other in lit for other in found))))
+            else:
+                found = _required_in(inner, parser)
+                if found:
+                    candidates.append(found)
+    if not candidates:
+        return None
+    # the rarer to find: the longest shortest literal, then the fewest alternatives
+    return max(candidates, key=lambda lits: (min(map(len, lits)), -len(lits)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -430,7 +454,8 @@ def _marker_pattern(markers: tuple[str, ...]) -> _Markers | None:
     alone = None if None in literals else tuple(
         (literal, re.compile(marker, re.IGNORECASE))
         for literal, marker in zip(literals, markers, strict=True))
-    return _Markers(pattern, alone, tuple(literals) if alone else ())
+    return _Markers(pattern, alone,
+                    tuple(lit for alts in literals for lit in alts) if alone else ())
 
 
 def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
@@ -448,8 +473,8 @@ def matches_marker(text: str | None, markers: tuple[str, ...]) -> bool | None:
     folded = _fold(text)
     if not any(map(folded.__contains__, compiled.literals)):
         return False
-    return any(literal in folded and pattern.search(text) is not None
-               for literal, pattern in compiled.alone)
+    return any(any(map(folded.__contains__, literals)) and pattern.search(text) is not None
+               for literals, pattern in compiled.alone)
 
 
 def settings_from_vars(dbt_vars: Mapping[str, Any],

@@ -251,3 +251,23 @@ def test_concession_markers_are_thanks_that_accept_an_unsolved_problem():
         assert sentiment.matches_marker(text, concessions), text
     for text in ("Thanks, works again!", "Danke, hat geklappt!", "Vielen Dank für die Hilfe"):
         assert not sentiment.matches_marker(text, concessions), text
+
+
+def test_the_marker_prefilter_never_skips_a_text_the_markers_match():
+    """matches_marker searches a marker only in texts holding one of its required literals
+    (a group's alternatives included): it must answer as the whole pattern does."""
+    import re
+
+    from analytics.sentiment import _required_literal, matches_marker, project_settings
+
+    markers = project_settings().sarcasm_markers
+    assert _required_literal(
+        r"\b(great|perfect|super),? (just )?(another|yet another|once again|again)\b") == (
+        "again", "another")
+    texts = ["Great, yet another delay.", "SUPER, SCHON WIEDER kein Zug", "na großartig",
+             "Na grossartig!", "Perfect once again", "toll wieder mal", "Läuft bei euch 🙄",
+             "thank you so much for nothing", "great again", "grossartig", "again and again",
+             "Vielen lieben Dank auch.", "danke fuer nix", "Wonderful service, thanks"]
+    whole = re.compile("|".join(f"(?:{m})" for m in markers), re.IGNORECASE)
+    assert [matches_marker(t, markers) for t in texts] == [bool(whole.search(t)) for t in texts]
+    assert sum(matches_marker(t, markers) for t in texts) >= 10
