@@ -16,12 +16,10 @@ Layout of the serving folder::
     nights/<night>/parquet/<mart>.parquet
     nights/<night>/status.json           the same status, for tools that read files
     nights/<night>/report/index.html     the nightly report (orchestration/report.py)
-    nights/<night>/docs/index.html       dbt's docs site of the night (one static page)
     rapport_serving.duckdb -> current/rapport_serving.duckdb     fixed links: what BI opens
     parquet/current -> ../current/parquet
     status.json -> current/status.json
     report -> current/report             open report/index.html in a browser
-    docs -> current/docs                 the marts' documentation: docs/index.html
     publish.lock                         held while a night publishes or a failure is recorded
 
 A night is built in ``nights/.<night>.tmp`` and renamed to ``nights/<night>`` when complete;
@@ -52,7 +50,6 @@ STATUS_FILE = "status.json"
 PARQUET_DIR = "parquet"
 NIGHTS_DIR = "nights"
 CURRENT = "current"
-DOCS_DIR = "docs"
 LOCK_FILE = "publish.lock"
 MARTS_SCHEMA = "marts"
 KEEP_SNAPSHOTS = 3
@@ -63,7 +60,6 @@ FIXED_LINKS = {
     STATUS_FILE: f"{CURRENT}/{STATUS_FILE}",
     f"{PARQUET_DIR}/{CURRENT}": f"../{CURRENT}/{PARQUET_DIR}",
     REPORT_DIR: f"{CURRENT}/{REPORT_DIR}",
-    DOCS_DIR: f"{CURRENT}/{DOCS_DIR}",
 }
 # Steps of a publish, in order, as passed to ``on_step`` after each one is done.
 PUBLISH_STEPS = ("cleaned", "marts_copied", "status_written", "file_closed", "report_written",
@@ -175,8 +171,7 @@ def _new_night(serving_dir: Path, name: str) -> Path:
 def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None = None,
             sources: dict[str, str] | None = None,
             on_step: Callable[[str], None] | None = None,
-            docs: dict[str, MartDoc] | None = None,
-            docs_site: Path | None = None) -> ServingStatus:
+            docs: dict[str, MartDoc] | None = None) -> ServingStatus:
     """Copy every mart from ``working`` into a new night folder (serving file, Parquet,
     status), then switch ``current`` to it in one rename.
 
@@ -185,17 +180,16 @@ def publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str |
     is called with each name of ``PUBLISH_STEPS`` once that step is done (to observe or
     interrupt a publish); ``docs`` (from :func:`orchestration.contracts.mart_docs`) are the
     marts' descriptions and NOT NULL columns, written into the serving file as comments and
-    constraints and into each Parquet file's metadata; ``docs_site`` is dbt's static docs
-    page (``dbt docs generate --static``), published as ``docs/index.html``.
+    constraints and into each Parquet file's metadata.
     """
     with _publishing(serving_dir):
         return _publish(working, serving_dir, run_id, data_as_of_sql, sources,
-                        on_step or (lambda _name: None), docs or {}, docs_site)
+                        on_step or (lambda _name: None), docs or {})
 
 
 def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str | None,
              sources: dict[str, str] | None, step: Callable[[str], None],
-             docs: dict[str, MartDoc], docs_site: Path | None) -> ServingStatus:
+             docs: dict[str, MartDoc]) -> ServingStatus:
     remove_leftovers(serving_dir)
     step("cleaned")
     name = _night_name(run_id)
@@ -253,9 +247,6 @@ def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str 
     step("file_closed")
     try:
         build_report(building)
-        if docs_site is not None:
-            (building / DOCS_DIR).mkdir()
-            shutil.copyfile(docs_site, building / DOCS_DIR / "index.html")
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
@@ -363,10 +354,6 @@ def _record_failure(serving_dir: Path, run_id: str, message: str, outcome: str,
         if old_parquet.is_dir():
             for part in old_parquet.resolve().glob("*.parquet"):
                 _link_or_copy(part, building / PARQUET_DIR / part.name)
-        old_docs = serving_dir / DOCS_DIR / "index.html"
-        if old_docs.exists():
-            (building / DOCS_DIR).mkdir()
-            _link_or_copy(old_docs.resolve(), building / DOCS_DIR / "index.html")
         con = duckdb.connect(str(building / SERVING_FILE))
         try:
             _write_status_table(con, status)

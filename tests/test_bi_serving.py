@@ -96,13 +96,3 @@ def test_the_contract_travels_with_the_published_data(demo_run: DemoRun) -> None
         assert nullable == (column not in docs[table].not_null), (table, column)
     assert "interaction_id" in docs["fct_interactions"].not_null
     assert "conversation_id" not in docs["fct_interactions"].not_null
-
-
-def test_the_night_publishes_the_dbt_docs_site_beside_its_data(demo_run: DemoRun) -> None:
-    serving = _serving_file(demo_run).parent
-    page = serving / "docs" / "index.html"
-    assert page.exists() and page.resolve().parent.parent == (serving / "current").resolve()
-    text = page.read_text(encoding="utf-8")
-    # the static page inlines the night's manifest and catalog: models and their descriptions
-    assert "mart_interactions_daily" in text and "fct_conversations" in text
-    assert "pre-aggregated so dashboards never scan" in text

@@ -1,10 +1,6 @@
 """Publishing the audited marts to what BI reads (see :mod:`orchestration.serving`)."""
 
-import tempfile
-from pathlib import Path
-
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
-from dagster_dbt import DbtCliResource
 
 from ingestion.configuration import check_sources
 from ingestion.settings import serving_dir, warehouse_path
@@ -29,22 +25,17 @@ PUBLISHED = AssetKey(["serving", "published_marts"])
     group_name="serving",
     pool=DUCKDB_POOL,
     description="Every mart copied into the serving DuckDB file and a Parquet snapshot, with the "
-    "dbt descriptions as comments and metadata and NOT NULL where dbt tests it, the nightly "
-    "report and the dbt docs site, switched in atomically. Runs only when everything upstream "
-    "(ingestion, checks, dbt build) passed.",
+    "dbt descriptions as comments and metadata and NOT NULL where dbt tests it, and the nightly "
+    "report, switched in atomically. Runs only when everything upstream (ingestion, checks, dbt "
+    "build) passed.",
 )
-def published_marts(context: AssetExecutionContext, dbt: DbtCliResource) -> MaterializeResult:
-    """Publish the night's marts for BI, with the dbt docs site of the same night."""
+def published_marts(context: AssetExecutionContext) -> MaterializeResult:
+    """Publish the night's marts for BI."""
     target = serving_dir()
     sources = {name: config.state for name, config in check_sources().items()}
-    with tempfile.TemporaryDirectory(prefix="rapport-docs-") as docs_build:
-        # one self-contained page (manifest and catalog inlined): opens from disk, offline
-        dbt.cli(["docs", "generate", "--static"], manifest=dbt_project.manifest_path,
-                target_path=Path(docs_build), raise_on_error=True).wait()
-        status = publish(warehouse_path(), target, context.run_id,
-                         data_as_of_sql="select max(created_at) from {marts}.fct_interactions",
-                         sources=sources, docs=mart_docs(dbt_project.manifest_path),
-                         docs_site=Path(docs_build) / "static_index.html")
+    status = publish(warehouse_path(), target, context.run_id,
+                     data_as_of_sql="select max(created_at) from {marts}.fct_interactions",
+                     sources=sources, docs=mart_docs(dbt_project.manifest_path))
     context.log.info(f"published {status.marts} to {target}; sources: "
                      + ", ".join(f"{name} {state}" for name, state in sources.items()))
     return MaterializeResult(metadata={
