@@ -34,6 +34,7 @@ import duckdb
 from ingestion.pipelines import dataset_name
 from ingestion.settings import PLATFORMS
 from ingestion.sources.validation import TOMBSTONE
+from ingestion.sql import sql_string
 
 TOMBSTONES = "intermediate.int_tombstones"
 # What the text columns of a purged row hold (non-blank, so the raw quality checks still pass
@@ -218,9 +219,7 @@ def compact_warehouse(path: Path) -> tuple[int, int]:
         before = path.stat().st_size
         con.execute("checkpoint")  # the old file holds everything; its WAL is empty
         (database,) = con.execute("select current_database()").fetchone()
-        # ATTACH takes no parameters: the path is a quoted literal (quotes doubled)
-        literal = str(fresh).replace("'", "''")
-        con.execute(f"attach '{literal}' as rapport_compacting")
+        con.execute(f"attach {sql_string(fresh)} as rapport_compacting")
         try:
             con.execute(f'copy from database "{database}" to rapport_compacting')
         finally:

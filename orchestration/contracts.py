@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingestion.sql import sql_string
+
 
 @dataclass
 class MartDoc:
@@ -51,22 +53,22 @@ def mart_docs(manifest: Path, schema: str = "marts") -> dict[str, MartDoc]:
     return docs
 
 
-def comment_statements(table: str, doc: MartDoc, columns: list[str], quote) -> list[str]:
+def comment_statements(table: str, doc: MartDoc, columns: list[str]) -> list[str]:
     """``COMMENT ON`` and ``SET NOT NULL`` statements for ``table`` (``schema."name"``) whose
-    columns are ``columns``; ``quote`` makes an SQL string literal."""
-    statements = [f"comment on table {table} is {quote(doc.description)}"]
+    columns are ``columns``."""
+    statements = [f"comment on table {table} is {sql_string(doc.description)}"]
     for column in columns:
         if doc.columns.get(column):
             statements.append(f'comment on column {table}."{column}" is '
-                              f"{quote(doc.columns[column])}")
+                              f"{sql_string(doc.columns[column])}")
     statements += [f'alter table {table} alter column "{column}" set not null'
                    for column in columns if column in doc.not_null]
     return statements
 
 
-def parquet_metadata(doc: MartDoc, columns: list[str], quote) -> str:
+def parquet_metadata(doc: MartDoc, columns: list[str]) -> str:
     """The ``KV_METADATA`` option of DuckDB's Parquet COPY: the table's description and one
     ``column:<name>`` entry per described column."""
     entries = {"description": doc.description,
                **{f"column:{c}": doc.columns[c] for c in columns if doc.columns.get(c)}}
-    return "{" + ", ".join(f"{quote(k)}: {quote(v)}" for k, v in entries.items()) + "}"
+    return "{" + ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in entries.items()) + "}"

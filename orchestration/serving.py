@@ -42,6 +42,7 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.sql import sql_string
 from orchestration.contracts import MartDoc, comment_statements, parquet_metadata
 from orchestration.report import REPORT_DIR, build_report
 
@@ -80,13 +81,6 @@ class ServingStatus:
     marts: dict[str, int] | None = None  # rows per mart of the published night
     # per source, how the published night read it: "configured" or "not configured"
     sources: dict[str, str] | None = None
-
-
-def sql_string(value: object) -> str:
-    """``value`` as an SQL string literal (single quotes doubled). ATTACH and COPY take no
-    prepared parameters for their file names; a path with an apostrophe ("O'Brien's data")
-    must still work and never end the literal."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _iso_utc(value: object) -> str | None:
@@ -214,10 +208,9 @@ def _publish(working: Path, serving_dir: Path, run_id: str, data_as_of_sql: str 
                 " and schema_name = ? and table_name = ? order by column_index",
                 [MARTS_SCHEMA, mart]).fetchall()]
             doc = docs.get(mart)
-            for statement in comment_statements(table, doc, columns, sql_string) if doc else []:
+            for statement in comment_statements(table, doc, columns) if doc else []:
                 con.execute(statement)
-            metadata = (f", kv_metadata {parquet_metadata(doc, columns, sql_string)}"
-                        if doc else "")
+            metadata = f", kv_metadata {parquet_metadata(doc, columns)}" if doc else ""
             con.execute(f"copy {table} to "
                         f'{sql_string(building / PARQUET_DIR / (mart + ".parquet"))} '
                         f"(format parquet{metadata})")
