@@ -17,9 +17,9 @@ Only files new or changed since the last successful load are read, found by name
 rather than by modification time (which ``cp -p`` and ``rsync -t`` carry over from the old
 file): each export table keeps a manifest of the files it loaded in its resource state (saved
 with the load, so it moves only when the load lands). A local file's entry is its size and
-SHA-256 (every file is read and hashed each night); a bucket object's is its size and the
-modification time the store sets on upload (S3 ``LastModified``), as hashing would download
-every object every night.
+SHA-256 (every file is read and hashed each night); a bucket object's is its size and ETag
+(S3 and compatible stores), or where the listing has none the modification time the store
+sets on upload (S3 ``LastModified``), as hashing would download every object every night.
 
 Only regular files inside the configured folder are read. A symbolic link (to a file or a
 folder, inside the folder or not), a path through one, a FIFO, socket or device is refused:
@@ -198,10 +198,13 @@ def export_files(bucket_url: str, table: ExportTable, source: str) -> DltResourc
         loaded: dict[str, dict] = state.get("manifest", {})
         manifest: dict[str, dict] = {}
         found = False
-        for relative, reason in sorted(refused.items()):
+        def refusal(relative: str, reason: str) -> list[dict]:
             log.warning(f"source '{source}': refused '{relative}' in {_shown(bucket_url)}: "
                         f"{reason}")
-            yield [{"file_name": relative, "relative_path": relative, "refused": reason}]
+            return [{"file_name": relative, "relative_path": relative, "refused": reason}]
+
+        for relative, reason in sorted(refused.items()):
+            yield refusal(relative, reason)
         for item in listed:
             relative = item["relative_path"]
             if relative in refused:
@@ -210,9 +213,7 @@ def export_files(bucket_url: str, table: ExportTable, source: str) -> DltResourc
                 try:
                     item["file_content"] = read_regular_file(root, relative)
                 except _Refused as why:  # changed into a link since the listing
-                    log.warning(f"source '{source}': refused '{relative}': {why}")
-                    yield [{"file_name": relative, "relative_path": relative,
-                            "refused": str(why)}]
+                    yield refusal(relative, str(why))
                     continue
                 except OSError as exc:
                     raise BucketAccessError(source, bucket_url, f"read '{relative}'", exc,
@@ -234,6 +235,10 @@ def export_files(bucket_url: str, table: ExportTable, source: str) -> DltResourc
             yield []
 
     return files(bucket_url, file_glob=table.file_glob)
+
+
+ONLY_REGULAR = "only regular files inside the folder are read"
+NOT_REGULAR = "not read: not a regular file (FIFO, socket or device)"
 
 
 class _Refused(Exception):
@@ -274,11 +279,11 @@ def _refusal(root: str, relative: str) -> str | None:
             # the target is never named: it may lie anywhere, and only the folder is read
             where = "a symbolic link" if depth == len(parts) else \
                 f"inside '{'/'.join(parts[:depth])}', a symbolic link"
-            return f"not read: {where}; only regular files inside the folder are read"
+            return f"not read: {where}; {ONLY_REGULAR}"
     if stat.S_ISDIR(mode):
         return None
     if not stat.S_ISREG(mode):
-        return "not read: not a regular file (FIFO, socket or device)"
+        return NOT_REGULAR
     return None
 
 
@@ -291,12 +296,11 @@ def read_regular_file(root: str, relative: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
         if os.path.islink(path):
-            raise _Refused("not read: a symbolic link; only regular files inside the folder "
-                           "are read") from None
+            raise _Refused(f"not read: a symbolic link; {ONLY_REGULAR}") from None
         raise exc
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _Refused("not read: not a regular file (FIFO, socket or device)")
+            raise _Refused(NOT_REGULAR)
         opened = f"/proc/self/fd/{fd}"
         if os.path.exists(opened):  # Linux: where the open file really is
             real = os.path.realpath(opened)

@@ -24,14 +24,6 @@ LONG_AGO = 1_000_000_000  # 2001-09-09: older than any load
 
 
 @pytest.fixture
-def inbox(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    shutil.copytree(FIXTURES / "inbox", folder)
-    monkeypatch.setenv("SOURCES__INBOX__BUCKET_URL", folder.as_uri())
-    return folder
-
-
-@pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A folder beside the drop folder holding an export-looking file with private text."""
     folder = tmp_path / "elsewhere"

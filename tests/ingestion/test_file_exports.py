@@ -39,14 +39,6 @@ def records_in(folder: Path) -> int:
     return total
 
 
-@pytest.fixture
-def inbox(isolated_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    shutil.copytree(FIXTURES / "inbox", folder)
-    monkeypatch.setenv("SOURCES__INBOX__BUCKET_URL", folder.as_uri())
-    return folder
-
-
 def test_rows_in_the_files_equal_rows_loaded_plus_rows_quarantined(
         inbox: Path, isolated_env: Path) -> None:
     pipelines.run("inbox")
