@@ -56,8 +56,6 @@ QUERIES: dict[str, str] = {
                                                       from marts.fct_conversations)) as waiting
         from marts.fct_conversations
         where is_unanswered
-          and date_diff('minute', first_inbound_at, (select max(last_message_at)
-                                                     from marts.fct_conversations)) > sla_minutes
         order by waiting desc limit 100""",
     "top_contacts": """
         select contact_key, platform, segment, involvement_score, interactions,

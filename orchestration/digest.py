@@ -35,31 +35,30 @@ def build_digest(serving_file: Path, data_as_of: str | None, report: Path | None
             select team, sum(tagged_mrms), sum(detected_mrms), sum(mrms)
             from marts.mart_mrm_daily where date_day = ? group by team order by team""",
                            [day]).fetchall()
+        # one row per channel and team of the day: the mart's own grain, nothing re-aggregated
         response = con.execute("""
-            select channel, sum(sla_breaches), median(median_first_response_minutes)
-            from marts.mart_response_daily where date_day = ? and team <> 'company'
-            group by channel order by channel""", [day]).fetchall()
+            select channel, team, sla_breaches, median_first_response_minutes
+            from marts.mart_response_daily where date_day = ? order by channel, team""",
+                               [day]).fetchall()
         alerts = con.execute("""
             select alert_id, severity from marts.mart_alerts where alert_date = ?
             order by window_start""", [day]).fetchall()
-        waiting = con.execute("""
-            with now as (select max(last_message_at) as at from marts.fct_conversations)
-            select count(*) from marts.fct_conversations c cross join now
-            where c.is_unanswered and c.sla_minutes is not null
-              and date_diff('minute', c.first_inbound_at, now.at) > c.sla_minutes""").fetchone()[0]
+        # is_unanswered: no reply and past the SLA, as of the newest message (fct_conversations)
+        waiting = con.execute("select count(*) from marts.fct_conversations "
+                              "where is_unanswered").fetchone()[0]
     teams = {team: {"tagged": int(t), "detected": int(d), "mrms": int(m)}
              for team, t, d, m in mrms}
-    channels = {ch: {"sla_breaches": int(b or 0),
-                     "median_first_response_minutes": None if med is None else round(med)}
-                for ch, b, med in response}
+    channels = [{"channel": ch, "team": team, "sla_breaches": int(b or 0),
+                 "median_first_response_minutes": None if med is None else round(med)}
+                for ch, team, b, med in response]
     lines = [f"Rapport digest for {day:%a %d %b %Y} (UTC day)"]
     team_parts = [f"{team} {v['mrms']} ({v['tagged']} tagged, {v['detected']} detected)"
                   for team, v in teams.items() if team != "company"]
     lines.append("MRMs: " + ("; ".join(team_parts) if team_parts else "none")
                  + (f"; company-wide {teams['company']['mrms']}" if "company" in teams else ""))
-    breaches = sum(v["sla_breaches"] for v in channels.values())
+    breaches = sum(c["sla_breaches"] for c in channels)
     lines.append(f"SLA breaches: {breaches}" + (" (" + ", ".join(
-        f"{ch} {v['sla_breaches']}" for ch, v in channels.items() if v["sla_breaches"]) + ")"
+        f"{c['channel']} {c['sla_breaches']}" for c in channels if c["sla_breaches"]) + ")"
         if breaches else ""))
     lines.append(f"Waiting past the SLA now: {waiting}")
     if alerts:

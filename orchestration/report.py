@@ -150,15 +150,9 @@ def _waiting(con, zone: ZoneInfo) -> _Section:
         select c.channel, c.team, c.first_inbound_at,
                date_diff('minute', c.first_inbound_at, now.at) as waiting, c.sla_minutes
         from marts.fct_conversations c cross join now
-        where c.is_unanswered and c.sla_minutes is not null
-          and date_diff('minute', c.first_inbound_at, now.at) > c.sla_minutes
-          and c.first_inbound_at > now.at - interval {RECENT_DAYS} day
+        where c.is_unanswered and c.first_inbound_at > now.at - interval {RECENT_DAYS} day
         order by waiting desc limit {WAITING_ROWS}""")
-    total = _rows(con, """
-        with now as (select max(last_message_at) as at from marts.fct_conversations)
-        select count(*) from marts.fct_conversations c cross join now
-        where c.is_unanswered and c.sla_minutes is not null
-          and date_diff('minute', c.first_inbound_at, now.at) > c.sla_minutes""")[0][0]
+    total = _rows(con, "select count(*) from marts.fct_conversations where is_unanswered")[0][0]
     body = (f'<p class="kpi"><span id="waiting-count">{total}</span> conversations wait '
             "longer than their SLA.</p>"
             + _table(["channel", "team", "waiting since", "waiting (hours)", "SLA (minutes)"],

@@ -46,7 +46,14 @@ def test_the_digest_of_a_published_night_is_posted_once_with_yesterdays_mrms(
         f"select team from marts.fct_mrm where started_on = date '{day}'"))
     assert {team: v["mrms"] for team, v in digest["mrms_per_team"].items()} == dict(mrms)
     assert "MRMs:" in digest["text"] and "Waiting past the SLA now:" in digest["text"]
-    assert digest["waiting_past_sla"] >= 0 and digest["text"].endswith("index.html")
+    assert digest["waiting_past_sla"] == demo_run.query(
+        "select count(*) from marts.fct_conversations where is_unanswered")[0][0] > 0
+    assert f"Waiting past the SLA now: {digest['waiting_past_sla']}" in digest["text"]
+    # SLA breaches of the day as the response mart counts them, per channel and team
+    assert sum(c["sla_breaches"] for c in digest["channels"]) == demo_run.query(
+        f"select coalesce(sum(sla_breaches), 0) from marts.mart_response_daily "
+        f"where date_day = date '{day}'")[0][0]
+    assert digest["text"].endswith("index.html")
 
 
 def test_the_digest_day_is_the_last_whole_day_before_the_newest_message() -> None:

@@ -75,11 +75,9 @@ def test_the_published_report_shows_every_section_offline_in_a_browser(
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
 
     with duckdb.connect(str(night / SERVING_FILE), read_only=True) as con:
-        waiting = con.execute("""
-            with now as (select max(last_message_at) as at from marts.fct_conversations)
-            select count(*) from marts.fct_conversations c cross join now
-            where c.is_unanswered and c.sla_minutes is not null
-              and date_diff('minute', c.first_inbound_at, now.at) > c.sla_minutes""").fetchone()[0]
+        waiting = con.execute("select count(*) from marts.fct_conversations "
+                              "where is_unanswered").fetchone()[0]
+    assert waiting > 0  # the demo has people waiting: the count shown is not a default 0
     assert page.locator("#waiting-count").inner_text() == str(waiting)
     status = json.loads((night / STATUS_FILE).read_text())
     shown = page.locator("#data-as-of").inner_text()
