@@ -287,8 +287,7 @@ def relief_texts(texts: Sequence[str | None], thanks_markers: tuple[str, ...]) -
         return list(texts)
     read = list(texts)
     for index, text in enumerate(texts):
-        if text and any(tear in text for tear in TEARS) \
-                and matches_marker(text, thanks_markers):
+        if text and _TEARS.search(text) and matches_marker(text, thanks_markers):
             without = _TEARS.sub(" ", text)
             if _WORD.search(without):
                 read[index] = without

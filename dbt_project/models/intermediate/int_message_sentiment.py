@@ -61,8 +61,11 @@ def score_batch(
     no_text = ~scored.has_text
     probabilities = scored.probabilities
 
-    def floats(values: np.ndarray) -> pa.Array:
-        return pa.array(np.ascontiguousarray(values), pa.float64(), mask=no_text)
+    def floats(values: np.ndarray, mask: np.ndarray = no_text) -> pa.Array:
+        return pa.array(np.ascontiguousarray(values), pa.float64(), mask=mask)
+
+    def matching(markers: tuple[str, ...]) -> pa.Array:
+        return pa.array([sentiment.matches_marker(text, markers) for text in texts], pa.bool_())
 
     thanks_end = scored.thanks_end_probabilities
     no_thanks_end = np.isnan(thanks_end[:, 0])
@@ -79,16 +82,12 @@ def score_batch(
             floats(probabilities[:, 2]),
             pa.array([sentiment.is_courtesy_only(text, courtesy_words) for text in texts],
                      pa.bool_()),
-            pa.array([sentiment.matches_marker(text, churn_markers) for text in texts],
-                     pa.bool_()),
-            pa.array([sentiment.matches_marker(text, retention_markers) for text in texts],
-                     pa.bool_()),
+            matching(churn_markers),
+            matching(retention_markers),
             pa.array(scored.sarcastic, pa.bool_(), mask=no_text),
-            pa.array(np.ascontiguousarray(thanks_end[:, 2] - thanks_end[:, 0]), pa.float64(),
-                     mask=no_thanks_end),
-            pa.array(np.ascontiguousarray(thanks_end[:, 2]), pa.float64(), mask=no_thanks_end),
-            pa.array([sentiment.matches_marker(text, concession_markers) for text in texts],
-                     pa.bool_()),
+            floats(thanks_end[:, 2] - thanks_end[:, 0], no_thanks_end),
+            floats(thanks_end[:, 2], no_thanks_end),
+            matching(concession_markers),
         ],
         schema=OUTPUT_SCHEMA,
     )
